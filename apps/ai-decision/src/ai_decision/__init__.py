@@ -1,0 +1,1 @@
+"""ai-decision service."""

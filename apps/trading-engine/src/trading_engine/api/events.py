@@ -1,0 +1,23 @@
+"""Pub/sub delivery routes (declared in dapr/subscriptions/)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from trader_common.app import deliver
+from trader_common.contracts import Event, QuoteUpdated
+
+from .quotes import get_quote_book
+
+router = APIRouter(tags=["events"], include_in_schema=False)
+
+
+@router.post("/events/market")
+async def on_market_event(request: Request) -> dict[str, str]:
+    book = get_quote_book(request)
+
+    async def handle(event: Event) -> None:
+        if isinstance(event, QuoteUpdated):
+            await book.record(event)
+
+    return await deliver(request, handle)

@@ -1,0 +1,1 @@
+"""Adapters for the platform ports: Dapr sidecar (deployment) and in-process (backtests)."""

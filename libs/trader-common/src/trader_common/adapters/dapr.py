@@ -1,0 +1,224 @@
+"""Dapr sidecar adapters over Dapr's HTTP API (v1.0).
+
+The request path uses httpx against the sidecar's documented HTTP API: fully async, pooled, and
+exactly the wire contract daprd serves. (The Dapr Python SDK's clients block the event loop on
+construction while waiting for the sidecar; see docs/adr/0003-sidecar-access.md.)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ..cloudevents import CLOUDEVENTS_CONTENT_TYPE, to_cloud_event
+from ..contracts import Event
+from ..ports import ConcurrencyConflictError, PlatformUnavailableError, StateItem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SidecarHealth:
+    healthy: bool
+    detail: str
+    components: tuple[str, ...] = field(default_factory=tuple)
+    subscriptions: tuple[str, ...] = field(default_factory=tuple)
+
+
+class DaprSidecar:
+    """One async HTTP client to the local daprd, shared by the adapters below."""
+
+    def __init__(
+        self,
+        http_port: int,
+        host: str = "127.0.0.1",
+        api_token: str | None = None,
+        timeout_seconds: float = 5.0,
+    ) -> None:
+        headers = {"dapr-api-token": api_token} if api_token else {}
+        self.base_url = f"http://{host}:{http_port}"
+        self.client = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=timeout_seconds,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self.client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise PlatformUnavailableError(
+                f"Dapr sidecar at {self.base_url} is unreachable ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    async def metadata(self) -> dict[str, Any]:
+        response = await self.request("GET", "/v1.0/metadata")
+        _raise_for_dapr(response, "read sidecar metadata")
+        data: dict[str, Any] = response.json()
+        return data
+
+    async def health(self, required_components: Sequence[str] = ()) -> SidecarHealth:
+        """Healthy when daprd answers its health probe and has every required component."""
+        try:
+            response = await self.client.get("/v1.0/healthz")
+        except httpx.TransportError as exc:
+            return SidecarHealth(False, f"sidecar unreachable at {self.base_url}: {exc}")
+        if response.status_code >= 300:
+            return SidecarHealth(False, f"sidecar not healthy (HTTP {response.status_code})")
+        try:
+            meta = await self.metadata()
+        except PlatformUnavailableError as exc:
+            return SidecarHealth(False, str(exc))
+        names = tuple(sorted(c.get("name", "") for c in meta.get("components") or []))
+        subs = tuple(
+            sorted(f"{s.get('pubsubname')}/{s.get('topic')}" for s in meta.get("subscriptions") or [])
+        )
+        missing = [name for name in required_components if name not in names]
+        if missing:
+            return SidecarHealth(
+                False, f"sidecar lacks components: {', '.join(missing)}", names, subs
+            )
+        return SidecarHealth(True, "ok", names, subs)
+
+
+def _raise_for_dapr(response: httpx.Response, action: str) -> None:
+    if response.status_code < 300:
+        return
+    try:
+        body = response.json()
+        detail = f"{body.get('errorCode', '')} {body.get('message', '')}".strip()
+    except ValueError:
+        detail = response.text[:300]
+    raise PlatformUnavailableError(f"could not {action}: HTTP {response.status_code} {detail}")
+
+
+class DaprEventPublisher:
+    """Publishes events as CloudEvents through the sidecar, with the broker partition key."""
+
+    def __init__(self, sidecar: DaprSidecar, pubsub_name: str, source: str) -> None:
+        self._sidecar = sidecar
+        self._pubsub = pubsub_name
+        self._source = source
+
+    async def publish(self, event: Event) -> None:
+        await self.publish_raw(
+            str(event.topic), to_cloud_event(event, self._source), event.partition_key()
+        )
+
+    async def publish_raw(
+        self, topic: str, body: Any, partition_key: str | None = None, *, raw: bool = False
+    ) -> None:
+        """Publish an arbitrary payload (used by replay/redrive and tests of bad input)."""
+        params = {"metadata.partitionKey": partition_key} if partition_key else {}
+        if raw:
+            params["metadata.rawPayload"] = "true"
+        content = body if isinstance(body, bytes | str) else json.dumps(body)
+        content_type = "application/octet-stream" if raw else CLOUDEVENTS_CONTENT_TYPE
+        response = await self._sidecar.request(
+            "POST",
+            f"/v1.0/publish/{quote(self._pubsub, safe='')}/{quote(topic, safe='')}",
+            params=params,
+            content=content,
+            headers={"content-type": content_type},
+        )
+        _raise_for_dapr(response, f"publish to {self._pubsub}/{topic}")
+
+    async def publish_many(self, events: Sequence[Event]) -> None:
+        """Bulk publish, one request per topic, each entry with its own partition key."""
+        by_topic: dict[str, list[Event]] = {}
+        for event in events:
+            by_topic.setdefault(str(event.topic), []).append(event)
+        for topic, batch in by_topic.items():
+            entries = [
+                {
+                    "entryId": str(index),
+                    "event": to_cloud_event(event, self._source),
+                    "contentType": CLOUDEVENTS_CONTENT_TYPE,
+                    "metadata": {"partitionKey": event.partition_key()},
+                }
+                for index, event in enumerate(batch)
+            ]
+            response = await self._sidecar.request(
+                "POST",
+                f"/v1.0-alpha1/publish/bulk/{quote(self._pubsub, safe='')}/{quote(topic, safe='')}",
+                json=entries,
+            )
+            _raise_for_dapr(response, f"bulk publish {len(entries)} events to {topic}")
+
+
+class DaprStateStore:
+    """Key/value state through the sidecar: ETag concurrency and per-item TTL."""
+
+    def __init__(self, sidecar: DaprSidecar, store_name: str) -> None:
+        self._sidecar = sidecar
+        self._store = quote(store_name, safe="")
+        self.name = store_name
+
+    async def get(self, key: str) -> StateItem | None:
+        response = await self._sidecar.request("GET", f"/v1.0/state/{self._store}/{quote(key)}")
+        if response.status_code == 204 or (response.status_code == 200 and not response.content):
+            return None
+        _raise_for_dapr(response, f"read state {key!r} from {self.name}")
+        return StateItem(key=key, value=response.json(), etag=response.headers.get("etag"))
+
+    async def save(
+        self,
+        key: str,
+        value: Any,
+        *,
+        etag: str | None = None,
+        ttl_seconds: int | None = None,
+    ) -> None:
+        item: dict[str, Any] = {"key": key, "value": value}
+        if etag is not None:
+            item["etag"] = etag
+            item["options"] = {"concurrency": "first-write"}
+        if ttl_seconds is not None:
+            item["metadata"] = {"ttlInSeconds": str(ttl_seconds)}
+        response = await self._sidecar.request("POST", f"/v1.0/state/{self._store}", json=[item])
+        if response.status_code == 409 or (etag is not None and response.status_code == 400 and
+                                           "etag" in response.text.lower()):
+            raise ConcurrencyConflictError(f"state {key!r} changed since ETag {etag}")
+        _raise_for_dapr(response, f"save state {key!r} to {self.name}")
+
+    async def delete(self, key: str, *, etag: str | None = None) -> None:
+        headers = {"if-match": etag} if etag else {}
+        response = await self._sidecar.request(
+            "DELETE", f"/v1.0/state/{self._store}/{quote(key)}", headers=headers
+        )
+        if response.status_code == 409:
+            raise ConcurrencyConflictError(f"state {key!r} changed since ETag {etag}")
+        _raise_for_dapr(response, f"delete state {key!r} from {self.name}")
+
+
+class DaprServiceInvoker:
+    """Service invocation through the sidecar (mTLS, retries and tracing come from Dapr)."""
+
+    def __init__(self, sidecar: DaprSidecar) -> None:
+        self._sidecar = sidecar
+
+    async def invoke(
+        self, app_id: str, method: str, *, http_method: str = "GET", body: Any = None
+    ) -> tuple[int, Any]:
+        response = await self._sidecar.request(
+            http_method,
+            f"/v1.0/invoke/{quote(app_id, safe='')}/method/{method.lstrip('/')}",
+            json=body if body is not None else None,
+        )
+        if response.status_code >= 500 and "ERR_DIRECT_INVOKE" in response.text:
+            raise PlatformUnavailableError(f"could not reach app {app_id!r}: {response.text[:300]}")
+        try:
+            payload = response.json() if response.content else None
+        except ValueError:
+            payload = response.text
+        return response.status_code, payload

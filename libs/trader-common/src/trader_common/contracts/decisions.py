@@ -1,0 +1,42 @@
+"""ai.decisions: trading decisions, keyed by strategy id."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from .base import Event, Topic
+from .trade import OrderType
+
+
+class DecisionAction(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+    HOLD = "hold"
+
+
+class DecisionMade(Event):
+    """The AI decision service decided what to do about one symbol for one strategy."""
+
+    event_name: ClassVar[str] = "ai.decision-made"
+    topic: ClassVar[Topic] = Topic.DECISIONS
+    partition_field: ClassVar[str] = "strategy_id"
+
+    decision_id: UUID
+    request_id: UUID
+    strategy_id: str = Field(min_length=1, max_length=64)
+    symbol: str = Field(min_length=1, max_length=32)
+    action: DecisionAction
+    qty: Decimal | None = Field(default=None, gt=0)
+    target_weight: Decimal | None = Field(default=None, ge=-1, le=1)
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = Field(default=None, gt=0)
+    confidence: Decimal = Field(ge=0, le=1)
+    horizon: str = Field(min_length=1, max_length=32)
+    rationale: str = Field(min_length=1)
+    provider: str = Field(min_length=1)
+    model: str = Field(min_length=1)

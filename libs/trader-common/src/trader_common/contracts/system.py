@@ -1,0 +1,59 @@
+"""system.events: operational facts, keyed by the service (or strategy) they concern."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field
+
+from .base import Event, Topic
+
+
+class TradingState(StrEnum):
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"
+
+
+class ConnectorHealth(StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+class _SystemEvent(Event):
+    topic: ClassVar[Topic] = Topic.SYSTEM
+    partition_field: ClassVar[str] = "service"
+
+    service: str = Field(min_length=1, max_length=64)
+
+
+class ServiceStarted(_SystemEvent):
+    """A service finished starting and is ready."""
+
+    event_name: ClassVar[str] = "system.service-started"
+
+    service_version: str = Field(min_length=1)
+
+
+class TradingStateChanged(_SystemEvent):
+    """Trading moved between active, reducing and halted."""
+
+    event_name: ClassVar[str] = "system.trading-state-changed"
+
+    scope: str = Field(min_length=1, description="'global' or a strategy id")
+    previous: TradingState
+    current: TradingState
+    reason: str = Field(min_length=1)
+
+
+class ConnectorHealthChanged(_SystemEvent):
+    """A market-data (or broker) connector changed health."""
+
+    event_name: ClassVar[str] = "system.connector-health-changed"
+
+    connector: str = Field(min_length=1)
+    previous: ConnectorHealth
+    current: ConnectorHealth
+    detail: str = ""

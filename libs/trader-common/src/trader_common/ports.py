@@ -1,0 +1,52 @@
+"""Ports every app may need from its platform. Dapr adapters and in-process adapters implement
+them; services depend only on these Protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .contracts import Event
+
+
+@dataclass(frozen=True, slots=True)
+class StateItem:
+    key: str
+    value: Any
+    etag: str | None
+
+
+class ConcurrencyConflictError(RuntimeError):
+    """A write with an ETag lost against a concurrent writer."""
+
+
+class PlatformUnavailableError(RuntimeError):
+    """The sidecar or one of its components could not serve the call."""
+
+
+class EventPublisher(Protocol):
+    async def publish(self, event: Event) -> None: ...
+
+    async def publish_many(self, events: Sequence[Event]) -> None: ...
+
+
+class StateStore(Protocol):
+    async def get(self, key: str) -> StateItem | None: ...
+
+    async def save(
+        self,
+        key: str,
+        value: Any,
+        *,
+        etag: str | None = None,
+        ttl_seconds: int | None = None,
+    ) -> None: ...
+
+    async def delete(self, key: str, *, etag: str | None = None) -> None: ...
+
+
+class ServiceInvoker(Protocol):
+    async def invoke(
+        self, app_id: str, method: str, *, http_method: str = "GET", body: Any = None
+    ) -> tuple[int, Any]: ...
