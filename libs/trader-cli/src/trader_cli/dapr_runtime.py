@@ -7,6 +7,7 @@ directives); a binary already in ~/.dapr/bin that reports the pinned version is 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -28,7 +29,7 @@ DAPR_BINARIES = ("daprd", "placement", "scheduler")
 
 def pinned_version() -> str:
     go_mod = (repo_root() / "dapr" / "runtime" / "go.mod").read_text()
-    match = re.search(r"^require github\.com/dapr/dapr v(\S+)$", go_mod, re.MULTILINE)
+    match = re.search(r"^require github\.com/dapr/dapr v(\S+)", go_mod, re.MULTILINE)
     if not match:
         raise SetupError("dapr/runtime/go.mod does not pin github.com/dapr/dapr", "restore it from git")
     return match.group(1)
@@ -46,9 +47,40 @@ def installed_version(binary: Path) -> str | None:
     return result.stdout.strip() or result.stderr.strip() or None
 
 
+STAMP_FILE = ".trader-dapr-build.json"
+
+
+def _stamp(binary: Path) -> dict[str, object]:
+    info = binary.stat()
+    return {"size": info.st_size, "mtime_ns": info.st_mtime_ns}
+
+
 def missing_binaries(version: str, bin_dir: Path | None = None) -> list[str]:
+    """Binaries absent or not at ``version``. daprd reports its version; placement and scheduler
+    do not (no --version flag), so a stamp written after our build vouches for them."""
     bin_dir = bin_dir or dapr_bin_dir()
-    return [b for b in DAPR_BINARIES if installed_version(bin_dir / b) != version]
+    try:
+        stamp = json.loads((bin_dir / STAMP_FILE).read_text())
+    except (OSError, ValueError):
+        stamp = {}
+    missing = []
+    for name in DAPR_BINARIES:
+        binary = bin_dir / name
+        if not binary.exists():
+            missing.append(name)
+        elif name == "daprd":
+            if installed_version(binary) != version:
+                missing.append(name)
+        elif stamp.get("version") != version or stamp.get(name) != _stamp(binary):
+            missing.append(name)
+    return missing
+
+
+def _write_stamp(version: str, bin_dir: Path) -> None:
+    record: dict[str, object] = {"version": version, "tags": "allcomponents"}
+    for name in DAPR_BINARIES:
+        record[name] = _stamp(bin_dir / name)
+    (bin_dir / STAMP_FILE).write_text(json.dumps(record, indent=2))
 
 
 def ensure_dapr(bin_dir: Path | None = None) -> Path:
@@ -76,7 +108,7 @@ def ensure_dapr(bin_dir: Path | None = None) -> Path:
         "-o", str(bin_dir) + os.sep,
         *(f"github.com/dapr/dapr/cmd/{name}" for name in missing),
     ]
-    env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": os.environ.get("CGO_ENABLED", "1")}
+    env = {**os.environ, "GOFLAGS": "-mod=readonly", "CGO_ENABLED": os.environ.get("CGO_ENABLED", "1")}
     process = subprocess.Popen(
         command, cwd=module, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -97,6 +129,8 @@ def ensure_dapr(bin_dir: Path | None = None) -> Path:
             last_progress = time.monotonic()
     if process.wait() != 0:
         raise SetupError("building the Dapr runtime failed", "\n".join(tail))
+    if installed_version(bin_dir / "daprd") == version:
+        _write_stamp(version, bin_dir)
     still_missing = missing_binaries(version, bin_dir)
     if still_missing:
         raise SetupError(

@@ -29,6 +29,7 @@ from .procs import ManagedProcess, pid_alive, stop_group
 
 PG_BIN = Path(os.environ.get("TRADER_PG_BIN", "/usr/lib/postgresql/15/bin"))
 STREAM_NAME = "TRADER"
+DLQ_STREAM_NAME = "TRADER_DEADLETTERS"
 
 
 class Server(ABC):
@@ -189,12 +190,15 @@ class NatsServer(Server):
         return {"TRADER_NATS_URL": self.url}
 
 
-def stream_subjects() -> list[str]:
-    return [str(topic) for topic in Topic] + [DEAD_LETTER_TOPIC]
+def streams() -> dict[str, list[str]]:
+    """JetStream streams and their subjects. Dead letters get a stream of their own: JetStream
+    de-duplicates by message id (the CloudEvent id) across a whole stream, so a dead letter in
+    the same stream as its original would be discarded as a duplicate."""
+    return {STREAM_NAME: [str(topic) for topic in Topic], DLQ_STREAM_NAME: [DEAD_LETTER_TOPIC]}
 
 
 async def ensure_stream(url: str) -> None:
-    """Create (or widen) the JetStream stream that holds every platform topic."""
+    """Create (or update) the JetStream streams that hold the platform's topics."""
     import nats
     from nats.js.api import RetentionPolicy, StorageType, StreamConfig
     from nats.js.errors import NotFoundError
@@ -202,18 +206,20 @@ async def ensure_stream(url: str) -> None:
     connection = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=1)
     try:
         js = connection.jetstream()
-        config = StreamConfig(
-            name=STREAM_NAME,
-            subjects=stream_subjects(),
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            max_age=7 * 24 * 3600,
-        )
-        try:
-            await js.stream_info(STREAM_NAME)
-            await js.update_stream(config)
-        except NotFoundError:
-            await js.add_stream(config)
+        for name, subjects in streams().items():
+            config = StreamConfig(
+                name=name,
+                subjects=subjects,
+                retention=RetentionPolicy.LIMITS,
+                storage=StorageType.FILE,
+                max_age=7 * 24 * 3600,
+                duplicate_window=120,
+            )
+            try:
+                await js.stream_info(name)
+                await js.update_stream(config)
+            except NotFoundError:
+                await js.add_stream(config)
     finally:
         await connection.close()
 

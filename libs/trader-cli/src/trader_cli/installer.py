@@ -82,10 +82,11 @@ def ensure_kafka() -> Path:
 
 def ensure_secrets_file() -> Path:
     """The local secret store file; created from the committed template when absent."""
-    folder = repo_root() / "components" / "secrets" / "local"
-    secrets = Path(os.environ.get("TRADER_SECRETS_FILE", folder / "secrets.json"))
+    template = repo_root() / "components" / "secrets" / "secrets.template.json"
+    secrets = Path(os.environ.get("TRADER_SECRETS_FILE", local_dir() / "secrets.json"))
     if not secrets.exists():
-        shutil.copyfile(folder / "secrets.template.json", secrets)
+        secrets.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, secrets)
         secrets.chmod(0o600)
         print(f"✓ created {secrets} from the template (fill in keys to leave offline mode)")
     return secrets

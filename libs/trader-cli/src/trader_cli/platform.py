@@ -7,6 +7,7 @@ integration and end-to-end tests (free ports, temporary folders, output to log f
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -89,6 +90,28 @@ def render_config(source: Path, target: Path) -> Path:
     return target
 
 
+_DAPRD_NOISE = (
+    "mTLS is disabled",
+    "increasedCardinality",
+    "Graceful shutdown timeout is infinite",
+    "non-YAML",
+    "Error receiving from stream: rpc error: code = Canceled",
+)
+_LOGFMT = re.compile(r'level=(\w+) msg="((?:[^"\\]|\\.)*)"')
+
+
+def readable_daprd_line(line: str) -> str | None:
+    """daprd logs logfmt; show level and message, and hide start-up notices that never matter
+    on a laptop (the full line is always in the log file)."""
+    match = _LOGFMT.search(line)
+    if match is None:
+        return line
+    level, message = match.groups()
+    if any(noise in message for noise in _DAPRD_NOISE):
+        return None
+    return f"{level}: {message.encode().decode('unicode_escape')}"
+
+
 @dataclass
 class RunningApp:
     spec: AppSpec
@@ -162,6 +185,8 @@ class LocalPlatform:
             "APP_ID": spec.app_id,
             "PYTHONUNBUFFERED": "1",
         }
+        if self.echo:  # a person reads the console: plain lines instead of JSON
+            app_env.setdefault(f"{spec.env_prefix}LOG_JSON", "false")
         command = [self.python if c in ("python", "python3") else c for c in spec.command]
         logs = self.run_dir / "logs"
         app = ManagedProcess(spec.app_id, command, log_file=logs / f"{spec.app_id}.log",
@@ -179,6 +204,7 @@ class LocalPlatform:
             env=base_env,
             cwd=self.run_dir,
             echo=self.echo,
+            echo_format=readable_daprd_line,
         )
         sidecar.start()
         app.start()

@@ -27,7 +27,7 @@ class ManagedProcess:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         echo: bool = False,
-        echo_filter: Callable[[str], bool] | None = None,
+        echo_format: Callable[[str], str | None] | None = None,
         user: str | None = None,
     ) -> None:
         self.name = name
@@ -36,7 +36,7 @@ class ManagedProcess:
         self.env = dict(env) if env is not None else None
         self.cwd = cwd
         self.echo = echo
-        self.echo_filter = echo_filter
+        self.echo_format = echo_format
         self.user = user
         self.proc: subprocess.Popen[bytes] | None = None
         self._pump: threading.Thread | None = None
@@ -70,8 +70,10 @@ class ManagedProcess:
             for raw in self.proc.stdout:
                 log.write(raw)
                 log.flush()
-                line = raw.decode("utf-8", errors="replace").rstrip()
-                if self.echo_filter is None or self.echo_filter(line):
+                line: str | None = raw.decode("utf-8", errors="replace").rstrip()
+                if self.echo_format is not None and line:
+                    line = self.echo_format(line)
+                if line:
                     print(prefix + line, flush=True)
 
     @property

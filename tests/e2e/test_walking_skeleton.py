@@ -1,0 +1,109 @@
+"""The walking skeleton through real sidecars, once per pub/sub backend (only the YAML changes):
+market-data publishes quotes → trading-engine keeps the last one in the state store (30 s TTL)
+→ api-gateway answers GET /quotes/{symbol} by service invocation. Bad messages go to the
+dead-letter topic, are visible there, and never block the messages behind them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from trader_cli.runfile import Profile
+from trader_common.cloudevents import to_cloud_event
+from trader_common.contracts import QuoteUpdated
+
+pytestmark = pytest.mark.e2e
+
+APPS = ["market-data", "trading-engine", "api-gateway"]
+
+
+def eventually(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except (httpx.HTTPError, AssertionError) as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def publish(sidecar: str, topic: str, body: Any, key: str, *, raw: bool = False) -> None:
+    params = {"metadata.partitionKey": key}
+    headers = {"content-type": "application/cloudevents+json"}
+    if raw:
+        params["metadata.rawPayload"] = "true"
+        headers = {"content-type": "application/octet-stream"}
+    content = body if isinstance(body, bytes) else httpx.Request("POST", "/", json=body).content
+    response = httpx.post(
+        f"{sidecar}/v1.0/publish/pubsub/{topic}", params=params, content=content, headers=headers
+    )
+    assert response.status_code == 204, response.text
+
+
+@pytest.mark.parametrize("pubsub", ["nats", "kafka", "redis"])
+def test_walking_skeleton_quote_flow_and_dead_letters_on_each_broker(
+    platform_factory: Callable[..., Any], pubsub: str
+) -> None:
+    platform = platform_factory(
+        APPS,
+        profile=Profile(pubsub=pubsub, state="redis"),
+        env={"market-data": {"MARKET_DATA_SYMBOLS": "AAPL,MSFT", "MARKET_DATA_INTERVAL_SECONDS": "0.2"}},
+    )
+    gateway = platform.running["api-gateway"].url
+    market_sidecar = platform.running["market-data"].sidecar_url
+
+    # 1. quotes flow: market-data → broker → trading-engine → state store ← gateway (invoke)
+    quote = eventually(
+        lambda: (r := httpx.get(f"{gateway}/quotes/AAPL")).status_code == 200 and r.json(),
+        what="a quote for AAPL through the gateway",
+    )
+    assert quote["symbol"] == "AAPL"
+    assert quote["source"] == "synthetic"
+    assert float(quote["bid"]) <= float(quote["ask"])
+    assert httpx.get(f"{gateway}/quotes/NOPE").status_code == 404
+    assert httpx.get(f"{gateway}/quotes/not_a_symbol").status_code == 422
+
+    # 2. three bad messages, keyed like the good one that follows (same partition on Kafka)
+    now = datetime.now(UTC)
+    good = QuoteUpdated(
+        symbol="DLQT", source="test", ts_event=now, bid=10, ask=11, bid_size=1, ask_size=1
+    )
+    envelope = to_cloud_event(good, "/e2e-test")
+    unknown_type = {**envelope, "id": "bad-type", "type": "ai.active-trader.market.nonsense.v9"}
+    schema_violation = {**envelope, "id": "bad-schema", "data": {**envelope["data"], "bid": "12"}}
+    publish(market_sidecar, "market.events", b"\x00not json at all", "DLQT", raw=True)
+    publish(market_sidecar, "market.events", unknown_type, "DLQT")
+    publish(market_sidecar, "market.events", schema_violation, "DLQT")
+    publish(market_sidecar, "market.events", envelope, "DLQT")
+
+    # 3. the good message behind them still arrives
+    delivered = eventually(
+        lambda: (r := httpx.get(f"{gateway}/quotes/DLQT")).status_code == 200 and r.json(),
+        what="the valid quote published after the bad ones",
+    )
+    assert delivered["event_id"] == str(good.event_id)
+
+    # 4. the bad ones are visible on the dead-letter topic, each with what it was
+    def dead_letters() -> list[dict[str, Any]] | None:
+        letters = httpx.get(f"{gateway}/deadletters").json()
+        return letters if len(letters) >= 3 else None
+
+    letters = eventually(dead_letters, what="three dead letters")
+    types = sorted(str(letter["original_type"]) for letter in letters)
+    assert "ai.active-trader.market.nonsense.v9" in types
+    assert QuoteUpdated.cloud_event_type() in types  # the schema violation
+    assert any("not json at all" in str(letter["payload"]) for letter in letters), letters
+
+    # 5. nothing crashed
+    for running in platform.running.values():
+        assert running.app.alive() and running.sidecar.alive()
