@@ -96,7 +96,9 @@ def platform_factory(
     ) -> LocalPlatform:
         specs: list[AppSpec] = []
         for app_id in apps:
-            spec = run_file.app(app_id).with_ports(free_port(), free_port(), free_port(), free_port())
+            spec = run_file.app(app_id).with_ports(
+                free_port(), free_port(), free_port(), free_port()
+            )
             spec.env.update((env or {}).get(app_id, {}))
             specs.append(spec)
         platform = LocalPlatform(

@@ -50,14 +50,22 @@ def publish(sidecar: str, topic: str, body: Any, key: str, *, raw: bool = False)
     assert response.status_code == 204, response.text
 
 
-@pytest.mark.parametrize("pubsub", ["nats", "kafka", "redis"])
+@pytest.mark.parametrize(
+    ("pubsub", "state"),
+    [("nats", "redis"), ("kafka", "redis"), ("redis", "redis"), ("nats", "postgres")],
+)
 def test_walking_skeleton_quote_flow_and_dead_letters_on_each_broker(
-    platform_factory: Callable[..., Any], pubsub: str
+    platform_factory: Callable[..., Any], pubsub: str, state: str
 ) -> None:
     platform = platform_factory(
         APPS,
-        profile=Profile(pubsub=pubsub, state="redis"),
-        env={"market-data": {"MARKET_DATA_SYMBOLS": "AAPL,MSFT", "MARKET_DATA_INTERVAL_SECONDS": "0.2"}},
+        profile=Profile(pubsub=pubsub, state=state),
+        env={
+            "market-data": {
+                "MARKET_DATA_SYMBOLS": "AAPL,MSFT",
+                "MARKET_DATA_INTERVAL_SECONDS": "0.2",
+            }
+        },
     )
     gateway = platform.running["api-gateway"].url
     market_sidecar = platform.running["market-data"].sidecar_url

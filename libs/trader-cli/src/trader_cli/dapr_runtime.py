@@ -31,7 +31,9 @@ def pinned_version() -> str:
     go_mod = (repo_root() / "dapr" / "runtime" / "go.mod").read_text()
     match = re.search(r"^require github\.com/dapr/dapr v(\S+)", go_mod, re.MULTILINE)
     if not match:
-        raise SetupError("dapr/runtime/go.mod does not pin github.com/dapr/dapr", "restore it from git")
+        raise SetupError(
+            "dapr/runtime/go.mod does not pin github.com/dapr/dapr", "restore it from git"
+        )
     return match.group(1)
 
 
@@ -93,7 +95,9 @@ def ensure_dapr(bin_dir: Path | None = None) -> Path:
         return bin_dir
     go = shutil.which("go")
     if go is None:
-        raise SetupError("the Go toolchain is not installed", "install Go 1.26 or newer to build Dapr")
+        raise SetupError(
+            "the Go toolchain is not installed", "install Go 1.26 or newer to build Dapr"
+        )
     module = repo_root() / "dapr" / "runtime"
     bin_dir.mkdir(parents=True, exist_ok=True)
     print(
@@ -103,12 +107,23 @@ def ensure_dapr(bin_dir: Path | None = None) -> Path:
     )
     started = time.monotonic()
     command = [
-        go, "build", "-tags", "allcomponents", "-trimpath", "-buildvcs=false",
-        "-ldflags", f"-s -w -X github.com/dapr/dapr/pkg/buildinfo.version={version}",
-        "-o", str(bin_dir) + os.sep,
+        go,
+        "build",
+        "-tags",
+        "allcomponents",
+        "-trimpath",
+        "-buildvcs=false",
+        "-ldflags",
+        f"-s -w -X github.com/dapr/dapr/pkg/buildinfo.version={version}",
+        "-o",
+        str(bin_dir) + os.sep,
         *(f"github.com/dapr/dapr/cmd/{name}" for name in missing),
     ]
-    env = {**os.environ, "GOFLAGS": "-mod=readonly", "CGO_ENABLED": os.environ.get("CGO_ENABLED", "1")}
+    env = {
+        **os.environ,
+        "GOFLAGS": "-mod=readonly",
+        "CGO_ENABLED": os.environ.get("CGO_ENABLED", "1"),
+    }
     process = subprocess.Popen(
         command, cwd=module, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -161,12 +176,23 @@ class PlacementService(Server):
 
     def command(self) -> list[str]:
         return [
-            str(dapr_bin_dir() / "placement"), "--port", str(self.port),
-            "--listen-address", "127.0.0.1",
-            "--healthz-port", str(self.healthz_port), "--healthz-listen-address", "127.0.0.1",
-            "--metrics-port", str(self.metrics_port), "--metrics-listen-address", "127.0.0.1",
-            "--initial-cluster", f"dapr-placement-0=127.0.0.1:{self.raft_port}",
-            "--log-level", "warn",
+            str(dapr_bin_dir() / "placement"),
+            "--port",
+            str(self.port),
+            "--listen-address",
+            "127.0.0.1",
+            "--healthz-port",
+            str(self.healthz_port),
+            "--healthz-listen-address",
+            "127.0.0.1",
+            "--metrics-port",
+            str(self.metrics_port),
+            "--metrics-listen-address",
+            "127.0.0.1",
+            "--initial-cluster",
+            f"dapr-placement-0=127.0.0.1:{self.raft_port}",
+            "--log-level",
+            "warn",
         ]
 
     def ready(self) -> bool:
@@ -190,15 +216,29 @@ class SchedulerService(Server):
 
     def command(self) -> list[str]:
         return [
-            str(dapr_bin_dir() / "scheduler"), "--port", str(self.port),
-            "--listen-address", "127.0.0.1",
-            "--healthz-port", str(self.healthz_port), "--healthz-listen-address", "127.0.0.1",
-            "--metrics-port", str(self.metrics_port), "--metrics-listen-address", "127.0.0.1",
-            "--etcd-data-dir", str(self.data_dir / "etcd"),
-            "--etcd-client-port", str(self.etcd_client_port),
-            "--etcd-client-listen-address", "127.0.0.1",
-            "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://127.0.0.1:{self.etcd_peer_port}",
-            "--log-level", "warn",
+            str(dapr_bin_dir() / "scheduler"),
+            "--port",
+            str(self.port),
+            "--listen-address",
+            "127.0.0.1",
+            "--healthz-port",
+            str(self.healthz_port),
+            "--healthz-listen-address",
+            "127.0.0.1",
+            "--metrics-port",
+            str(self.metrics_port),
+            "--metrics-listen-address",
+            "127.0.0.1",
+            "--etcd-data-dir",
+            str(self.data_dir / "etcd"),
+            "--etcd-client-port",
+            str(self.etcd_client_port),
+            "--etcd-client-listen-address",
+            "127.0.0.1",
+            "--etcd-initial-cluster",
+            f"dapr-scheduler-server-0=http://127.0.0.1:{self.etcd_peer_port}",
+            "--log-level",
+            "warn",
         ]
 
     def ready(self) -> bool:
@@ -231,21 +271,40 @@ def daprd_command(
 ) -> list[str]:
     command = [
         str(dapr_bin_dir() / "daprd"),
-        "--app-id", app_id,
-        "--dapr-http-port", str(ports.http),
-        "--dapr-grpc-port", str(ports.grpc),
-        "--dapr-internal-grpc-port", str(ports.internal_grpc),
-        "--metrics-port", str(ports.metrics),
-        "--dapr-listen-addresses", "127.0.0.1",
-        "--log-level", log_level,
-        "--mode", "standalone",
+        "--app-id",
+        app_id,
+        "--dapr-http-port",
+        str(ports.http),
+        "--dapr-grpc-port",
+        str(ports.grpc),
+        "--dapr-internal-grpc-port",
+        str(ports.internal_grpc),
+        "--metrics-port",
+        str(ports.metrics),
+        "--dapr-listen-addresses",
+        "127.0.0.1",
+        "--log-level",
+        log_level,
+        "--mode",
+        "standalone",
     ]
     if app_port is not None:
-        command += ["--app-port", str(app_port), "--app-protocol", "http",
-                    "--app-channel-address", "127.0.0.1"]
+        command += [
+            "--app-port",
+            str(app_port),
+            "--app-protocol",
+            "http",
+            "--app-channel-address",
+            "127.0.0.1",
+        ]
         if app_health_check_path:
-            command += ["--enable-app-health-check", "--app-health-check-path",
-                        app_health_check_path, "--app-health-probe-interval", "1"]
+            command += [
+                "--enable-app-health-check",
+                "--app-health-check-path",
+                app_health_check_path,
+                "--app-health-probe-interval",
+                "1",
+            ]
     for path in resources_paths:
         command += ["--resources-path", str(path)]
     if config is not None:

@@ -50,10 +50,10 @@ class Server(ABC):
     @abstractmethod
     def ready(self) -> bool: ...
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 - optional hook
         """One-time set-up of the data folder before the first start."""
 
-    def after_ready(self) -> None:
+    def after_ready(self) -> None:  # noqa: B027 - optional hook
         """Set-up that needs the running server (streams, databases)."""
 
     def run_as(self) -> str | None:
@@ -124,9 +124,22 @@ class RedisServer(Server):
     def command(self) -> list[str]:
         return [
             _require("redis-server", "apt-get install redis-server (make setup does it)"),
-            "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.data_dir),
-            "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-            "--daemonize", "no", "--protected-mode", "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "yes",
         ]
 
     def ready(self) -> bool:
@@ -153,8 +166,17 @@ class NatsServer(Server):
     def command(self) -> list[str]:
         return [
             _require("nats-server", "apt-get install nats-server (make setup does it)"),
-            "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.monitor_port),
-            "-js", "-sd", str(self.data_dir / "jetstream"), "-n", f"trader-{self.port}",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-m",
+            str(self.monitor_port),
+            "-js",
+            "-sd",
+            str(self.data_dir / "jetstream"),
+            "-n",
+            f"trader-{self.port}",
         ]
 
     def running_pid(self) -> int | None:
@@ -253,8 +275,17 @@ class PostgresServer(Server):
             _allow_traverse(self.data_dir)
             shutil.chown(self.data_dir, user)
             shutil.chown(self.pgdata, user)
-        command = [str(initdb), "-D", str(self.pgdata), "-U", self.user, "--auth=trust",
-                   "-E", "UTF8", "--no-sync"]
+        command = [
+            str(initdb),
+            "-D",
+            str(self.pgdata),
+            "-U",
+            self.user,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]
         if user:
             command = ["runuser", "-u", user, "--", *command]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -263,16 +294,31 @@ class PostgresServer(Server):
 
     def command(self) -> list[str]:
         return [
-            str(PG_BIN / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
-            "-h", "127.0.0.1", "-k", str(self.pgdata),
-            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-            "-c", "max_connections=200",
+            str(PG_BIN / "postgres"),
+            "-D",
+            str(self.pgdata),
+            "-p",
+            str(self.port),
+            "-h",
+            "127.0.0.1",
+            "-k",
+            str(self.pgdata),
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=200",
         ]
 
     def start(self, timeout: float = 60.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self.run_as():
-            shutil.chown(self.data_dir, self.run_as())
+        user = self.run_as()
+        if user:
+            _allow_traverse(self.data_dir)
+            shutil.chown(self.data_dir, user)
         super().start(timeout)
 
     def ready(self) -> bool:
@@ -284,15 +330,38 @@ class PostgresServer(Server):
 
     def after_ready(self) -> None:
         exists = subprocess.run(
-            [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-             "-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{self.database}'"],
-            capture_output=True, text=True, check=False,
+            [
+                str(PG_BIN / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                "postgres",
+                "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname='{self.database}'",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if exists.stdout.strip() != "1":
             subprocess.run(
-                [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-                 self.database],
-                capture_output=True, text=True, check=True,
+                [
+                    str(PG_BIN / "createdb"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    self.user,
+                    self.database,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
             )
 
     @property
@@ -326,41 +395,62 @@ class KafkaServer(Server):
             raise SetupError(f"Kafka is not installed in {self.libs_dir}", "run `make setup`")
         logs = self.data_dir / "logs"
         self._properties().write_text(
-            "\n".join([
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-                "controller.listener.names=CONTROLLER",
-                "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                f"log.dirs={logs}",
-                "num.partitions=3",
-                "auto.create.topics.enable=true",
-                "offsets.topic.replication.factor=1",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "group.initial.rebalance.delay.ms=0",
-                "log.retention.hours=168",
-                "",
-            ])
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    "controller.listener.names=CONTROLLER",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    f"log.dirs={logs}",
+                    "num.partitions=3",
+                    "auto.create.topics.enable=true",
+                    "offsets.topic.replication.factor=1",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "log.retention.hours=168",
+                    "",
+                ]
+            )
         )
         if not (logs / "meta.properties").exists():
             result = subprocess.run(
-                [*self._java(), "kafka.tools.StorageTool", "format", "-t",
-                 str(uuid.uuid4().hex[:22]), "-c", str(self._properties()), "--ignore-formatted"],
-                capture_output=True, text=True, check=False,
+                [
+                    *self._java(),
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    str(uuid.uuid4().hex[:22]),
+                    "-c",
+                    str(self._properties()),
+                    "--ignore-formatted",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if result.returncode != 0:
-                raise SetupError("formatting Kafka storage failed", result.stdout[-500:] + result.stderr[-500:])
+                raise SetupError(
+                    "formatting Kafka storage failed", result.stdout[-500:] + result.stderr[-500:]
+                )
 
     def _java(self) -> list[str]:
-        java = _require("java", "install a Java 17 runtime (apt-get install openjdk-17-jre-headless)")
+        java = _require(
+            "java", "install a Java 17 runtime (apt-get install openjdk-17-jre-headless)"
+        )
         return [
-            java, "-Xms256m", "-Xmx768m", "-XX:+UseSerialGC", "-Djava.awt.headless=true",
+            java,
+            "-Xms256m",
+            "-Xmx768m",
+            "-XX:+UseSerialGC",
+            "-Djava.awt.headless=true",
             f"-Dlog4j.configuration=file:{resource('kafka', 'log4j.properties')}",
-            "-cp", f"{self.libs_dir}/*",
+            "-cp",
+            f"{self.libs_dir}/*",
         ]
 
     def command(self) -> list[str]:

@@ -16,7 +16,7 @@ import typer
 from .errors import SetupError
 from .installer import ensure_debian_packages, ensure_kafka, ensure_secrets_file, kafka_libs_dir
 from .paths import local_dir, repo_root
-from .platform import Infrastructure, InfraPorts, LocalPlatform
+from .platform import InfraPorts, Infrastructure, LocalPlatform
 from .runfile import Profile, load_run_file
 
 app = typer.Typer(
@@ -24,7 +24,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-infra_app = typer.Typer(help="Local infrastructure: Redis, NATS, PostgreSQL, Kafka.", no_args_is_help=True)
+infra_app = typer.Typer(
+    help="Local infrastructure: Redis, NATS, PostgreSQL, Kafka.", no_args_is_help=True
+)
 schemas_app = typer.Typer(help="Event schemas (the schema registry).", no_args_is_help=True)
 app.add_typer(infra_app, name="infra")
 app.add_typer(schemas_app, name="schemas")
@@ -90,8 +92,9 @@ def infra_status(as_json: JsonOption = False) -> None:
                 continue
             seen.add(server.name)
             pid = server.running_pid()
-            rows.append({"server": server.name, "port": server.port, "running": pid is not None,
-                         "pid": pid})
+            rows.append(
+                {"server": server.name, "port": server.port, "running": pid is not None, "pid": pid}
+            )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -147,7 +150,8 @@ def run(
         platform.start(timeout=ready_timeout)
         gateway = platform.running.get("api-gateway")
         typer.secho(
-            "✓ platform ready" + (f" — API at {gateway.url}/docs" if gateway else "")
+            "✓ platform ready"
+            + (f" — API at {gateway.url}/docs" if gateway else "")
             + "; Ctrl-C stops everything",
             fg=typer.colors.GREEN,
         )
@@ -186,11 +190,23 @@ def status(
             try:
                 response = client.get(url)
                 body = response.json()
-                rows.append({"app": spec.app_id, "ready": response.status_code == 200,
-                             "detail": body.get("detail"), "components": body.get("components")})
+                rows.append(
+                    {
+                        "app": spec.app_id,
+                        "ready": response.status_code == 200,
+                        "detail": body.get("detail"),
+                        "components": body.get("components"),
+                    }
+                )
             except (httpx.HTTPError, ValueError) as exc:
-                rows.append({"app": spec.app_id, "ready": False, "detail": f"not running ({exc})",
-                             "components": []})
+                rows.append(
+                    {
+                        "app": spec.app_id,
+                        "ready": False,
+                        "detail": f"not running ({exc})",
+                        "components": [],
+                    }
+                )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
     else:
@@ -209,7 +225,9 @@ def schemas_export(
     from trader_common.contracts.registry import SCHEMA_DIR, export_schemas
 
     for path in export_schemas(directory or SCHEMA_DIR):
-        typer.echo(str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path))
+        typer.echo(
+            str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+        )
 
 
 @schemas_app.command("check")
@@ -222,7 +240,9 @@ def schemas_check() -> None:
     for cls in EVENT_TYPES:
         path = schema_path(cls)
         if not path.exists():
-            typer.echo(f"✗ {cls.cloud_event_type()}: no committed schema (run trader schemas export)")
+            typer.echo(
+                f"✗ {cls.cloud_event_type()}: no committed schema (run trader schemas export)"
+            )
             failures += 1
             continue
         problems = breaking_changes(json.loads(path.read_text()), json_schema(cls))

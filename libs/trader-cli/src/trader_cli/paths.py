@@ -14,9 +14,7 @@ def repo_root() -> Path:
         return Path(env).resolve()
     for start in (Path.cwd(), Path(__file__).resolve()):
         for candidate in (start, *start.parents):
-            if (candidate / "dapr" / "dapr.yaml").is_file() and (
-                candidate / "components"
-            ).is_dir():
+            if (candidate / "dapr" / "dapr.yaml").is_file() and (candidate / "components").is_dir():
                 return candidate
     raise SetupError(
         "cannot find the AI Active Trader checkout", "run trader from inside it or set TRADER_HOME"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +41,9 @@ class InfraPorts:
 class Infrastructure:
     """The servers a profile needs. Redis is always there (it is also the default state store)."""
 
-    def __init__(self, profile: Profile, base_dir: Path, ports: InfraPorts, kafka_libs: Path) -> None:
+    def __init__(
+        self, profile: Profile, base_dir: Path, ports: InfraPorts, kafka_libs: Path
+    ) -> None:
         self.profile = profile
         self.servers: list[Server] = [RedisServer(base_dir / "redis", ports.redis)]
         if profile.pubsub == "nats":
@@ -51,13 +53,14 @@ class Infrastructure:
         if profile.state == "postgres":
             self.servers.append(PostgresServer(base_dir / "postgres", ports.postgres))
 
-    def start(self, say: callable = print) -> None:  # type: ignore[valid-type]
+    def start(self, say: Callable[[str], object] = print) -> None:
         for server in self.servers:
             started = time.monotonic()
             reused = server.running_pid() is not None
             server.start()
             verb = "reused" if reused and not server.started_here else "started"
-            say(f"✓ {server.name} {verb} on 127.0.0.1:{server.port} ({time.monotonic() - started:.1f}s)")
+            took = time.monotonic() - started
+            say(f"✓ {server.name} {verb} on 127.0.0.1:{server.port} ({took:.1f}s)")
 
     def stop(self, only_started_here: bool = True) -> None:
         for server in reversed(self.servers):
@@ -81,7 +84,9 @@ def render_config(source: Path, target: Path) -> Path:
         if not 0 <= float(rate) <= 1:
             raise ValueError
     except ValueError:
-        raise SetupError(f"TRADER_TRACE_SAMPLING={rate!r} is not a rate", "use a number from 0 to 1") from None
+        raise SetupError(
+            f"TRADER_TRACE_SAMPLING={rate!r} is not a rate", "use a number from 0 to 1"
+        ) from None
     tracing["samplingRate"] = rate
     if endpoint := os.environ.get("TRADER_ZIPKIN_ENDPOINT"):
         tracing["zipkin"] = {"endpointAddress": endpoint}
@@ -158,7 +163,9 @@ class LocalPlatform:
             self.placement.start()
             self.scheduler = SchedulerService(self.run_dir / "scheduler", self.scheduler_port)
             self.scheduler.start()
-            self._say(f"✓ Dapr placement :{self.placement_port} and scheduler :{self.scheduler_port}")
+            self._say(
+                f"✓ Dapr placement :{self.placement_port} and scheduler :{self.scheduler_port}"
+            )
             config = render_config(self.config, self.run_dir / "config.yaml")
             for spec in self.apps:
                 self.start_app(spec, config)
@@ -169,12 +176,20 @@ class LocalPlatform:
 
     def start_app(self, spec: AppSpec, config: Path | None = None) -> RunningApp:
         config = config or self.run_dir / "config.yaml"
-        for port, what in ((spec.app_port, f"app {spec.app_id}"), (spec.http_port, f"sidecar of {spec.app_id}")):
+        for port, what in (
+            (spec.app_port, f"app {spec.app_id}"),
+            (spec.http_port, f"sidecar of {spec.app_id}"),
+        ):
             ensure_port_free(port, what, "the ports in dapr/dapr.yaml")
-        ports = SidecarPorts(http=spec.http_port, grpc=spec.grpc_port,
-                             metrics=spec.metrics_port or free_port())
-        base_env = {**os.environ, **self.infra_env, **self.extra_env,
-                    "TRADER_SECRETS_FILE": str(self.secrets_file)}
+        ports = SidecarPorts(
+            http=spec.http_port, grpc=spec.grpc_port, metrics=spec.metrics_port or free_port()
+        )
+        base_env = {
+            **os.environ,
+            **self.infra_env,
+            **self.extra_env,
+            "TRADER_SECRETS_FILE": str(self.secrets_file),
+        }
         app_env = {
             **base_env,
             **spec.env,
@@ -189,13 +204,22 @@ class LocalPlatform:
             app_env.setdefault(f"{spec.env_prefix}LOG_JSON", "false")
         command = [self.python if c in ("python", "python3") else c for c in spec.command]
         logs = self.run_dir / "logs"
-        app = ManagedProcess(spec.app_id, command, log_file=logs / f"{spec.app_id}.log",
-                             env=app_env, cwd=spec.app_dir, echo=self.echo)
+        app = ManagedProcess(
+            spec.app_id,
+            command,
+            log_file=logs / f"{spec.app_id}.log",
+            env=app_env,
+            cwd=spec.app_dir,
+            echo=self.echo,
+        )
         sidecar = ManagedProcess(
             f"{spec.app_id}-dapr",
             daprd_command(
-                app_id=spec.app_id, app_port=spec.app_port, ports=ports,
-                resources_paths=self.resources_paths, config=config,
+                app_id=spec.app_id,
+                app_port=spec.app_port,
+                ports=ports,
+                resources_paths=self.resources_paths,
+                config=config,
                 placement_address=f"127.0.0.1:{self.placement_port}",
                 scheduler_address=f"127.0.0.1:{self.scheduler_port}",
                 log_level=self.log_level,
@@ -222,7 +246,8 @@ class LocalPlatform:
                     for process in (app.app, app.sidecar):
                         if not process.alive():
                             raise SetupError(
-                                f"{process.name} exited during start-up (code {process.exit_code()})",
+                                f"{process.name} exited during start-up "
+                                f"(code {process.exit_code()})",
                                 f"see {process.log_file}:\n{process.log_tail()}",
                             )
                     try:

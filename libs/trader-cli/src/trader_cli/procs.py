@@ -65,7 +65,11 @@ class ManagedProcess:
     def _copy_output(self, log: IO[bytes]) -> None:
         assert self.proc is not None and self.proc.stdout is not None
         colour = _COLOURS[sum(map(ord, self.name)) % len(_COLOURS)]
-        prefix = f"\x1b[{colour}m{self.name:>16} |\x1b[0m " if sys.stdout.isatty() else f"{self.name:>16} | "
+        prefix = (
+            f"\x1b[{colour}m{self.name:>16} |\x1b[0m "
+            if sys.stdout.isatty()
+            else f"{self.name:>16} | "
+        )
         with log:
             for raw in self.proc.stdout:
                 log.write(raw)

@@ -23,11 +23,13 @@ class Profile:
     def __post_init__(self) -> None:
         if self.pubsub not in PUBSUB_PROFILES:
             raise SetupError(
-                f"unknown pub/sub profile {self.pubsub!r}", f"set PUBSUB to one of {', '.join(PUBSUB_PROFILES)}"
+                f"unknown pub/sub profile {self.pubsub!r}",
+                f"set PUBSUB to one of {', '.join(PUBSUB_PROFILES)}",
             )
         if self.state not in STATE_PROFILES:
             raise SetupError(
-                f"unknown state profile {self.state!r}", f"set STATE to one of {', '.join(STATE_PROFILES)}"
+                f"unknown state profile {self.state!r}",
+                f"set STATE to one of {', '.join(STATE_PROFILES)}",
             )
 
     @classmethod

@@ -44,7 +44,9 @@ class DaprPlatform:
     def from_settings(
         cls, settings: AppSettings, required_components: Sequence[str] = ()
     ) -> DaprPlatform:
-        token = settings.sidecar.api_token.get_secret_value() if settings.sidecar.api_token else None
+        token = (
+            settings.sidecar.api_token.get_secret_value() if settings.sidecar.api_token else None
+        )
         sidecar = DaprSidecar(settings.sidecar.http_port, settings.sidecar.host, token)
         return cls(
             sidecar=sidecar,
@@ -165,6 +167,8 @@ async def deliver(request: Request, handle: Callable[[Event], Awaitable[None]]) 
     try:
         await handle(event)
     except PlatformUnavailableError as exc:
-        log.warning("will retry message", extra={"reason": str(exc), "event_id": str(event.event_id)})
+        log.warning(
+            "will retry message", extra={"reason": str(exc), "event_id": str(event.event_id)}
+        )
         return RETRY
     return SUCCESS

@@ -37,5 +37,7 @@ def from_cloud_event(envelope: Any) -> Event:
     if envelope["specversion"] != SPEC_VERSION:
         raise EventDecodeError(f"unsupported CloudEvents specversion {envelope['specversion']!r}")
     if "data" not in envelope:
-        raise EventDecodeError(f"CloudEvent {envelope['id']} of type {envelope['type']} has no data")
+        raise EventDecodeError(
+            f"CloudEvent {envelope['id']} of type {envelope['type']} has no data"
+        )
     return decode_event(str(envelope["type"]), envelope["data"])

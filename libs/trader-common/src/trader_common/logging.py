@@ -37,7 +37,7 @@ def configure_logging(app_id: str, level: str = "INFO", json_lines: bool = True)
     if json_lines:
         handler.setFormatter(JsonFormatter(app_id))
     else:
-        handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)-7s %(message)s"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -21,7 +21,7 @@ def configure_telemetry(service_name: str) -> TracerProvider:
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     elif exporter == "otlp":
         try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
                 OTLPSpanExporter,
             )
         except ImportError as exc:
@@ -30,7 +30,9 @@ def configure_telemetry(service_name: str) -> TracerProvider:
             ) from exc
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     elif exporter != "none":
-        raise RuntimeError(f"OTEL_TRACES_EXPORTER={exporter!r} is not supported: use none|console|otlp")
+        raise RuntimeError(
+            f"OTEL_TRACES_EXPORTER={exporter!r} is not supported: use none|console|otlp"
+        )
     if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         trace.set_tracer_provider(provider)
     return provider

@@ -81,7 +81,9 @@ class DaprSidecar:
             return SidecarHealth(False, str(exc))
         names = tuple(sorted(c.get("name", "") for c in meta.get("components") or []))
         subs = tuple(
-            sorted(f"{s.get('pubsubname')}/{s.get('topic')}" for s in meta.get("subscriptions") or [])
+            sorted(
+                f"{s.get('pubsubname')}/{s.get('topic')}" for s in meta.get("subscriptions") or []
+            )
         )
         missing = [name for name in required_components if name not in names]
         if missing:
@@ -186,8 +188,9 @@ class DaprStateStore:
         if ttl_seconds is not None:
             item["metadata"] = {"ttlInSeconds": str(ttl_seconds)}
         response = await self._sidecar.request("POST", f"/v1.0/state/{self._store}", json=[item])
-        if response.status_code == 409 or (etag is not None and response.status_code == 400 and
-                                           "etag" in response.text.lower()):
+        if response.status_code == 409 or (
+            etag is not None and response.status_code == 400 and "etag" in response.text.lower()
+        ):
             raise ConcurrencyConflictError(f"state {key!r} changed since ETag {etag}")
         _raise_for_dapr(response, f"save state {key!r} to {self.name}")
 

@@ -9,15 +9,26 @@ A breaking change needs a new event version (``...v2``) instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-_BOUND_TIGHTER = {
-    "minimum": lambda old, new: new > old,
-    "exclusiveMinimum": lambda old, new: new > old,
-    "maximum": lambda old, new: new < old,
-    "exclusiveMaximum": lambda old, new: new < old,
-    "minLength": lambda old, new: new > old,
-    "maxLength": lambda old, new: new < old,
+
+def _raised(old: Any, new: Any) -> bool:
+    return bool(new > old)
+
+
+def _lowered(old: Any, new: Any) -> bool:
+    return bool(new < old)
+
+
+# For each bound: is the new value tighter than the old one?
+_BOUND_TIGHTER: dict[str, Callable[[Any, Any], bool]] = {
+    "minimum": _raised,
+    "exclusiveMinimum": _raised,
+    "maximum": _lowered,
+    "exclusiveMaximum": _lowered,
+    "minLength": _raised,
+    "maxLength": _lowered,
 }
 
 

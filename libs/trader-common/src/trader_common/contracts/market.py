@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from .base import Event, Topic
 
+
 class _MarketEvent(Event):
     topic: ClassVar[Topic] = Topic.MARKET
     partition_field: ClassVar[str] = "symbol"
