@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -87,8 +88,16 @@ def test_walking_skeleton_quote_flow_and_dead_letters_on_each_broker(
         symbol="DLQT", source="test", ts_event=now, bid=10, ask=11, bid_size=1, ask_size=1
     )
     envelope = to_cloud_event(good, "/e2e-test")
-    unknown_type = {**envelope, "id": "bad-type", "type": "ai.active-trader.market.nonsense.v9"}
-    schema_violation = {**envelope, "id": "bad-schema", "data": {**envelope["data"], "bid": "12"}}
+    unknown_type = {
+        **envelope,
+        "id": f"bad-type-{uuid4()}",
+        "type": "ai.active-trader.market.nonsense.v9",
+    }
+    schema_violation = {
+        **envelope,
+        "id": f"bad-schema-{uuid4()}",
+        "data": {**envelope["data"], "bid": "12"},
+    }
     publish(market_sidecar, "market.events", b"\x00not json at all", "DLQT", raw=True)
     publish(market_sidecar, "market.events", unknown_type, "DLQT")
     publish(market_sidecar, "market.events", schema_violation, "DLQT")
@@ -102,9 +111,10 @@ def test_walking_skeleton_quote_flow_and_dead_letters_on_each_broker(
     assert delivered["event_id"] == str(good.event_id)
 
     # 4. the bad ones are visible on the dead-letter topic, each with what it was
-    def dead_letters() -> list[dict[str, Any]] | None:
-        letters = httpx.get(f"{gateway}/deadletters").json()
-        return letters if len(letters) >= 3 else None
+    def dead_letters() -> list[dict[str, Any]]:
+        letters: list[dict[str, Any]] = httpx.get(f"{gateway}/deadletters").json()
+        assert len(letters) >= 3, f"dead letters so far: {letters}"
+        return letters
 
     letters = eventually(dead_letters, what="three dead letters")
     types = sorted(str(letter["original_type"]) for letter in letters)
