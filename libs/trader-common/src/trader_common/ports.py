@@ -41,9 +41,17 @@ class StateStore(Protocol):
         *,
         etag: str | None = None,
         ttl_seconds: int | None = None,
-    ) -> None: ...
+        must_be_new: bool = False,
+    ) -> None:
+        """Write ``value``. With ``etag``: only if the key is still at that ETag. With
+        ``must_be_new``: only if the key does not exist. Else ``ConcurrencyConflictError``."""
+        ...
 
     async def delete(self, key: str, *, etag: str | None = None) -> None: ...
+
+
+class BulkStateStore(StateStore, Protocol):
+    async def get_bulk(self, keys: Sequence[str]) -> dict[str, StateItem]: ...
 
 
 class ServiceInvoker(Protocol):

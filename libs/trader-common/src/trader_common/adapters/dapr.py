@@ -104,6 +104,20 @@ def _raise_for_dapr(response: httpx.Response, action: str) -> None:
     raise PlatformUnavailableError(f"could not {action}: HTTP {response.status_code} {detail}")
 
 
+def _lost_concurrency_check(response: httpx.Response) -> bool:
+    # Stores word a failed first-write check differently: Redis names the ETag or fails the
+    # set, PostgreSQL says no row was updated. All mean another writer got there first.
+    if response.status_code == 409:
+        return True
+    if response.status_code < 400:
+        return False
+    text = response.text.lower()
+    return any(
+        marker in text
+        for marker in ("etag", "no item was updated", "already exists", "failed to set key")
+    )
+
+
 class DaprEventPublisher:
     """Publishes events as CloudEvents through the sidecar, with the broker partition key."""
 
@@ -180,18 +194,21 @@ class DaprStateStore:
         *,
         etag: str | None = None,
         ttl_seconds: int | None = None,
+        must_be_new: bool = False,
     ) -> None:
         item: dict[str, Any] = {"key": key, "value": value}
         if etag is not None:
             item["etag"] = etag
+        if etag is not None or must_be_new:
+            # first-write without an ETag: succeeds only while the key does not exist.
             item["options"] = {"concurrency": "first-write"}
         if ttl_seconds is not None:
             item["metadata"] = {"ttlInSeconds": str(ttl_seconds)}
         response = await self._sidecar.request("POST", f"/v1.0/state/{self._store}", json=[item])
-        if response.status_code == 409 or (
-            etag is not None and response.status_code == 400 and "etag" in response.text.lower()
-        ):
-            raise ConcurrencyConflictError(f"state {key!r} changed since ETag {etag}")
+        if (etag is not None or must_be_new) and _lost_concurrency_check(response):
+            raise ConcurrencyConflictError(
+                f"state {key!r} changed since ETag {etag}" if etag else f"state {key!r} exists"
+            )
         _raise_for_dapr(response, f"save state {key!r} to {self.name}")
 
     async def delete(self, key: str, *, etag: str | None = None) -> None:
@@ -202,6 +219,23 @@ class DaprStateStore:
         if response.status_code == 409:
             raise ConcurrencyConflictError(f"state {key!r} changed since ETag {etag}")
         _raise_for_dapr(response, f"delete state {key!r} from {self.name}")
+
+    async def get_bulk(self, keys: Sequence[str]) -> dict[str, StateItem]:
+        found: dict[str, StateItem] = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            response = await self._sidecar.request(
+                "POST", f"/v1.0/state/{self._store}/bulk", json={"keys": chunk, "parallelism": 8}
+            )
+            _raise_for_dapr(response, f"bulk read {len(chunk)} keys from {self.name}")
+            for entry in response.json():
+                if entry.get("error"):
+                    raise PlatformUnavailableError(
+                        f"could not read state {entry.get('key')!r}: {entry['error']}"
+                    )
+                if "data" in entry and entry["data"] is not None:
+                    found[entry["key"]] = StateItem(entry["key"], entry["data"], entry.get("etag"))
+        return found
 
 
 class DaprServiceInvoker:

@@ -31,9 +31,17 @@ class InMemoryStateStore:
         return StateItem(key, value, etag)
 
     async def save(
-        self, key: str, value: Any, *, etag: str | None = None, ttl_seconds: int | None = None
+        self,
+        key: str,
+        value: Any,
+        *,
+        etag: str | None = None,
+        ttl_seconds: int | None = None,
+        must_be_new: bool = False,
     ) -> None:
         current = await self.get(key)
+        if must_be_new and current is not None:
+            raise ConcurrencyConflictError(f"state {key!r} already exists")
         if etag is not None and (current is None or current.etag != etag):
             raise ConcurrencyConflictError(f"state {key!r} changed since ETag {etag}")
         expires = self._clock() + ttl_seconds if ttl_seconds is not None else None
@@ -46,6 +54,14 @@ class InMemoryStateStore:
         if etag is not None and current.etag != etag:
             raise ConcurrencyConflictError(f"state {key!r} changed since ETag {etag}")
         del self._items[key]
+
+    async def get_bulk(self, keys: Sequence[str]) -> dict[str, StateItem]:
+        found = {}
+        for key in keys:
+            item = await self.get(key)
+            if item is not None:
+                found[key] = item
+        return found
 
 
 class InMemoryEventBus:
