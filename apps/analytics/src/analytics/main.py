@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from trader_common.app import build_app
 from trader_common.runner import serve
+from trader_common.settings import load_settings
 
 from .settings import AnalyticsSettings
 
@@ -20,5 +21,5 @@ def create_app(settings: AnalyticsSettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    settings = AnalyticsSettings()
+    settings = load_settings(AnalyticsSettings)
     serve(create_app(settings), settings)

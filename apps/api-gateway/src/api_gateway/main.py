@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from trader_common.app import build_app
 from trader_common.runner import serve
+from trader_common.settings import load_settings
 
 from .api import deadletters, quotes
 from .service.deadletters import DeadLetterLog
@@ -25,5 +26,5 @@ def create_app(settings: ApiGatewaySettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    settings = ApiGatewaySettings()
+    settings = load_settings(ApiGatewaySettings)
     serve(create_app(settings), settings)

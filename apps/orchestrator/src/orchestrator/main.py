@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from trader_common.app import build_app
 from trader_common.runner import serve
+from trader_common.settings import load_settings
 
 from .settings import OrchestratorSettings
 
@@ -20,5 +21,5 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    settings = OrchestratorSettings()
+    settings = load_settings(OrchestratorSettings)
     serve(create_app(settings), settings)

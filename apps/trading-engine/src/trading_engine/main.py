@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from trader_common.app import build_app
 from trader_common.runner import serve
+from trader_common.settings import load_settings
 
 from .api import events, quotes
 from .service.quotes import QuoteBook
@@ -25,5 +26,5 @@ def create_app(settings: TradingEngineSettings | None = None) -> FastAPI:
 
 
 def run() -> None:
-    settings = TradingEngineSettings()
+    settings = load_settings(TradingEngineSettings)
     serve(create_app(settings), settings)

@@ -117,6 +117,20 @@ def readable_daprd_line(line: str) -> str | None:
     return f"{level}: {message.encode().decode('unicode_escape')}"
 
 
+def exit_reason(process: ManagedProcess) -> str:
+    """The one line that says why a process died: daprd's fatal message, the app's invalid
+    settings, or else the last line it wrote."""
+    lines = [line for line in process.log_tail(60).splitlines() if line.strip()]
+    for line in reversed(lines):
+        match = _LOGFMT.search(line)
+        if match and match.group(1) == "fatal":
+            return match.group(2).encode().decode("unicode_escape")
+    settings = [line for line in lines if line.startswith("invalid setting ")]
+    if settings:
+        return "; ".join(settings)
+    return lines[-1] if lines else f"exit code {process.exit_code()}"
+
+
 @dataclass
 class RunningApp:
     spec: AppSpec
@@ -246,9 +260,8 @@ class LocalPlatform:
                     for process in (app.app, app.sidecar):
                         if not process.alive():
                             raise SetupError(
-                                f"{process.name} exited during start-up "
-                                f"(code {process.exit_code()})",
-                                f"see {process.log_file}:\n{process.log_tail()}",
+                                f"{process.name} exited during start-up: {exit_reason(process)}",
+                                f"see {process.log_file}",
                             )
                     try:
                         response = client.get(f"{app.url}/readyz")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,3 +32,25 @@ class AppSettings(BaseSettings):
     pubsub_name: str = "pubsub"
     statestore_name: str = "statestore"
     sidecar: SidecarSettings = Field(default_factory=SidecarSettings)
+
+
+class SettingsError(SystemExit):
+    """Invalid settings: exits the process with one line per problem, naming the variable."""
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S]) -> S:
+    """Build settings from the environment, or exit with a clear message naming each variable."""
+    from pydantic import ValidationError
+
+    try:
+        return cls()
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        lines = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            lines.append(f"invalid setting {prefix}{field.upper()}: {error['msg']}")
+        raise SettingsError("\n".join(lines)) from None

@@ -40,3 +40,16 @@ class DecisionMade(Event):
     rationale: str = Field(min_length=1)
     provider: str = Field(min_length=1)
     model: str = Field(min_length=1)
+    # Optional audit links (added in v1, backward compatible): where to read how it was made.
+    task: str | None = Field(
+        default=None, max_length=32, description="Routing task: fast, deep or overnight"
+    )
+    prompt_template: str | None = Field(
+        default=None, max_length=128, description="Prompt template and version, e.g. decision/v1"
+    )
+    prompt_sha256: str | None = Field(
+        default=None,
+        min_length=64,
+        max_length=64,
+        description="SHA-256 of the rendered prompt; the audit trail is GET /decisions/{id}/audit",
+    )

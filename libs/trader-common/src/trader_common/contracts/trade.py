@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from .base import Event, Topic
 
@@ -34,6 +34,50 @@ class TimeInForce(StrEnum):
     CLS = "cls"
 
 
+class OrderStatus(StrEnum):
+    """Alpaca's order status names."""
+
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    DONE_FOR_DAY = "done_for_day"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REPLACED = "replaced"
+    PENDING_CANCEL = "pending_cancel"
+    PENDING_REPLACE = "pending_replace"
+    PENDING_REVIEW = "pending_review"
+    ACCEPTED = "accepted"
+    PENDING_NEW = "pending_new"
+    ACCEPTED_FOR_BIDDING = "accepted_for_bidding"
+    STOPPED = "stopped"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+    CALCULATED = "calculated"
+    HELD = "held"
+
+
+class OrderClass(StrEnum):
+    SIMPLE = "simple"
+    BRACKET = "bracket"
+    OCO = "oco"
+    OTO = "oto"
+
+
+class OrderLeg(StrEnum):
+    """The role of a child order of a bracket, OCO or OTO order."""
+
+    TAKE_PROFIT = "take_profit"
+    STOP_LOSS = "stop_loss"
+
+
+class Liquidity(StrEnum):
+    """Whether a fill took liquidity (marketable on arrival) or made it (rested, then filled)."""
+
+    MAKER = "maker"
+    TAKER = "taker"
+
+
 class _OrderEvent(Event):
     topic: ClassVar[Topic] = Topic.TRADE
     partition_field: ClassVar[str] = "symbol"
@@ -56,6 +100,18 @@ class OrderAccepted(_OrderEvent):
     notional: Decimal | None = Field(default=None, gt=0)
     limit_price: Decimal | None = Field(default=None, gt=0)
     stop_price: Decimal | None = Field(default=None, gt=0)
+    trail_price: Decimal | None = Field(default=None, gt=0)
+    trail_percent: Decimal | None = Field(default=None, gt=0)
+    order_class: OrderClass | None = Field(default=None, description="None means simple")
+    status: OrderStatus | None = Field(
+        default=None, description="new, accepted (queued until the session opens) or held"
+    )
+    leg: OrderLeg | None = Field(default=None, description="Role of a child order")
+    parent_order_id: UUID | None = Field(default=None, description="Parent of a child order")
+    replaces: UUID | None = Field(default=None, description="The order this one replaced")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When a day/opg/cls order expires (UTC)"
+    )
 
 
 class OrderRejected(_OrderEvent):
@@ -78,6 +134,8 @@ class OrderPartiallyFilled(_OrderEvent):
     fee: Decimal = Field(ge=0)
     filled_qty: Decimal = Field(gt=0, description="Cumulative filled quantity")
     leaves_qty: Decimal = Field(gt=0, description="Quantity still open")
+    avg_fill_price: Decimal | None = Field(default=None, gt=0)
+    liquidity: Liquidity | None = None
 
 
 class OrderFilled(_OrderEvent):
@@ -92,6 +150,7 @@ class OrderFilled(_OrderEvent):
     fee: Decimal = Field(ge=0)
     filled_qty: Decimal = Field(gt=0, description="Cumulative filled quantity")
     avg_fill_price: Decimal = Field(gt=0)
+    liquidity: Liquidity | None = None
 
 
 class OrderCanceled(_OrderEvent):
@@ -109,6 +168,7 @@ class OrderExpired(_OrderEvent):
     event_name: ClassVar[str] = "trade.order-expired"
 
     filled_qty: Decimal = Field(ge=0)
+    reason: str = ""
 
 
 class OrderReplaced(_OrderEvent):
