@@ -254,6 +254,20 @@ def schemas_check() -> None:
     typer.echo(f"✓ {len(EVENT_TYPES)} event schemas are backward compatible")
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def metrics(ctx: typer.Context) -> None:
+    """Performance metrics of an equity or returns series in a CSV file (date + one value
+    column): `trader metrics FILE [--kind equity|returns] [--periods-per-year N]
+    [--risk-free RATE] [--benchmark FILE] [--json]`. `trader metrics --help` for details."""
+    # Imported here: the analytics stack (pandas, numpy) is heavy and only this command needs it.
+    from analytics.cli import metrics_app
+
+    metrics_app(args=list(ctx.args), prog_name="trader metrics")
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 
