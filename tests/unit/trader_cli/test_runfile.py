@@ -37,6 +37,7 @@ def test_profile_swaps_only_the_pubsub_and_state_folders() -> None:
         "components/pubsub/kafka",
         "components/state/postgres",
         "components/secrets/local",
+        "components/bindings",
         "dapr/subscriptions",
         "dapr/resiliency",
     ]

@@ -188,6 +188,13 @@ class LocalPlatform:
             self.stop()
             raise
 
+    def app_urls(self) -> dict[str, str]:
+        """TRADER_<APP>_URL for every app of this platform (HTTP output bindings use them)."""
+        return {
+            f"TRADER_{spec.env_prefix}URL": f"http://127.0.0.1:{spec.app_port}"
+            for spec in self.apps
+        }
+
     def start_app(self, spec: AppSpec, config: Path | None = None) -> RunningApp:
         config = config or self.run_dir / "config.yaml"
         for port, what in (
@@ -200,6 +207,7 @@ class LocalPlatform:
         )
         base_env = {
             **os.environ,
+            **self.app_urls(),
             **self.infra_env,
             **self.extra_env,
             "TRADER_SECRETS_FILE": str(self.secrets_file),

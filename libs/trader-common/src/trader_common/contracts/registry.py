@@ -17,7 +17,12 @@ from .base import Event
 from .decisions import DecisionMade
 from .market import BarClosed, QuoteUpdated, TradePrinted
 from .positions import PositionChanged
-from .system import ConnectorHealthChanged, ServiceStarted, TradingStateChanged
+from .system import (
+    ConnectorHealthChanged,
+    OperationalStateChanged,
+    ServiceStarted,
+    TradingStateChanged,
+)
 from .trade import (
     OrderAccepted,
     OrderCanceled,
@@ -44,6 +49,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ServiceStarted,
     TradingStateChanged,
     ConnectorHealthChanged,
+    OperationalStateChanged,
 )
 
 REGISTRY: Mapping[str, type[Event]] = {cls.cloud_event_type(): cls for cls in EVENT_TYPES}

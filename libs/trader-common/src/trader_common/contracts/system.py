@@ -57,3 +57,21 @@ class ConnectorHealthChanged(_SystemEvent):
     previous: ConnectorHealth
     current: ConnectorHealth
     detail: str = ""
+
+
+class OperationalState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    HALTED = "halted"
+
+
+class OperationalStateChanged(_SystemEvent):
+    """An operator (or the kill switch) ran, paused or halted trading, globally or for one
+    strategy."""
+
+    event_name: ClassVar[str] = "system.operational-state-changed"
+
+    scope: str = Field(min_length=1, description="'global' or a strategy id")
+    previous: OperationalState
+    current: OperationalState
+    reason: str = Field(min_length=1)
