@@ -1,4 +1,4 @@
-"""orchestrator settings (env prefix ORCHESTRATOR_)."""
+"""Orchestrator settings (env prefix ORCHESTRATOR_)."""
 
 from __future__ import annotations
 
@@ -13,3 +13,4 @@ class OrchestratorSettings(AppSettings):
 
     app_id: str = "orchestrator"
     port: int = Field(default=8104, ge=1, le=65535)
+    trading_engine_app_id: str = "trading-engine"

@@ -16,6 +16,8 @@ from .registry import (
 from .system import (
     ConnectorHealth,
     ConnectorHealthChanged,
+    OperationalState,
+    OperationalStateChanged,
     ServiceStarted,
     TradingState,
     TradingStateChanged,
@@ -45,6 +47,8 @@ __all__ = [
     "DecisionMade",
     "Event",
     "EventDecodeError",
+    "OperationalState",
+    "OperationalStateChanged",
     "OrderAccepted",
     "OrderCanceled",
     "OrderExpired",
