@@ -1,0 +1,299 @@
+"""Claude through the official ``anthropic`` SDK.
+
+- The decision is structured output: a forced call of the decision tool, whose input schema is
+  the decision's JSON schema.
+- Prompt caching: the stable part (tools + system prompt) ends with a ``cache_control``
+  breakpoint; the per-decision context follows it, uncached.
+- Usage and cost come from the response's ``usage`` (input, output, cache writes and reads).
+- Timeouts per call; 429 / 529 / 5xx are retried here, honouring ``retry-after`` (or
+  ``retry-after-ms``), up to ``max_retries`` and never waiting longer than ``max_retry_wait``
+  — the SDK's own retries are off so the policy is this one, visible and tested.
+- The Message Batches API for overnight work (:class:`ClaudeBatchProvider`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..domain.decision import DECISION_TOOL_SCHEMA, TOOL_DESCRIPTION, TOOL_NAME
+from ..domain.pricing import TokenUsage
+from ..service.ports import (
+    BatchItemResult,
+    BatchStatus,
+    ProviderCall,
+    ProviderError,
+    ProviderReply,
+)
+
+if TYPE_CHECKING:  # the SDK takes seconds to import: it is imported on first use (or warm-up)
+    import anthropic
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+RETRYABLE_STATUS = {429, 500, 502, 503, 504, 529}
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait per ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    millis = lowered.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _kind(status: int) -> str:
+    return {429: "rate_limited", 529: "overloaded"}.get(status, "server_error")
+
+
+def _api_message(exc: anthropic.APIStatusError) -> str:
+    error_type = getattr(exc, "type", None) or ""
+    message = getattr(exc, "api_message", None) or ""
+    detail = f"{error_type}: {message}".strip(": ")
+    return detail or str(exc)[:300]
+
+
+def client_factory(
+    api_key: str, base_url: str | None, timeout_seconds: float
+) -> Callable[[], anthropic.AsyncAnthropic]:
+    """Builds the SDK client on first use: the SDK's own retries off (this module's policy
+    retries, honouring retry-after), the call timeout as the client default."""
+
+    def build() -> anthropic.AsyncAnthropic:
+        import anthropic
+
+        return anthropic.AsyncAnthropic(
+            api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_seconds
+        )
+
+    return build
+
+
+class ClaudeProvider:
+    name = "claude"
+
+    def __init__(
+        self,
+        client: anthropic.AsyncAnthropic | Callable[[], anthropic.AsyncAnthropic],
+        *,
+        prompt_caching: bool = True,
+        timeout_seconds: float = 30.0,
+        max_retries: int = 3,
+        max_retry_wait_seconds: float = 30.0,
+        backoff_seconds: float = 0.5,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._client: anthropic.AsyncAnthropic | None = None
+        self._factory: Callable[[], anthropic.AsyncAnthropic] | None = None
+        if callable(client) and not hasattr(client, "messages"):
+            self._factory = client
+        else:
+            self._client = client  # type: ignore[assignment]
+        self.prompt_caching = prompt_caching
+        self._timeout = timeout_seconds
+        self._max_retries = max_retries
+        self._max_wait = max_retry_wait_seconds
+        self._backoff = backoff_seconds
+        self._sleep = sleep
+
+    @property
+    def client(self) -> anthropic.AsyncAnthropic:
+        if self._client is None:
+            assert self._factory is not None
+            self._client = self._factory()
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    def request_params(self, call: ProviderCall) -> dict[str, Any]:
+        """The Messages API parameters for ``call`` (also the params of a batch request)."""
+        system_block: dict[str, Any] = {"type": "text", "text": call.prompt.system}
+        if self.prompt_caching:
+            system_block["cache_control"] = {"type": "ephemeral"}
+        return {
+            "model": call.model,
+            "max_tokens": call.max_tokens,
+            "system": [system_block],
+            "tools": [
+                {
+                    "name": TOOL_NAME,
+                    "description": TOOL_DESCRIPTION,
+                    "input_schema": DECISION_TOOL_SCHEMA,
+                }
+            ],
+            "tool_choice": {"type": "tool", "name": TOOL_NAME},
+            "messages": [{"role": "user", "content": call.prompt.user}],
+        }
+
+    async def call(self, what: str, fn: Callable[[], Awaitable[T]]) -> tuple[T, int]:
+        """Run one API call with the retry policy; returns its result and the retries taken."""
+        import anthropic
+
+        retries = 0
+        while True:
+            try:
+                return await fn(), retries
+            except anthropic.APITimeoutError as exc:
+                raise ProviderError(
+                    f"{what} timed out after {self._timeout}s", kind="timeout"
+                ) from exc
+            except anthropic.APIConnectionError as exc:
+                raise ProviderError(f"{what}: cannot connect ({exc})", kind="connection") from exc
+            except anthropic.APIStatusError as exc:
+                status = exc.status_code
+                if status not in RETRYABLE_STATUS:
+                    raise ProviderError(
+                        f"{what}: HTTP {status} {_api_message(exc)}", kind="api_error"
+                    ) from exc
+                kind = _kind(status)
+                hinted = retry_after_seconds(exc.response.headers)
+                wait = hinted if hinted is not None else self._backoff * (2**retries)
+                if retries >= self._max_retries:
+                    raise ProviderError(
+                        f"{what}: HTTP {status} {_api_message(exc)} after {retries} retries",
+                        kind=kind,
+                    ) from exc
+                if wait > self._max_wait:
+                    raise ProviderError(
+                        f"{what}: HTTP {status} {_api_message(exc)}; retry-after {wait:.1f}s "
+                        f"exceeds the max wait {self._max_wait}s",
+                        kind=kind,
+                    ) from exc
+                await self._sleep(wait)
+                retries += 1
+            except anthropic.AnthropicError as exc:
+                raise ProviderError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+    async def decide(self, call: ProviderCall) -> ProviderReply:
+        params = self.request_params(call)
+        started = time.perf_counter()
+        message, retries = await self.call(
+            f"claude {call.model}",
+            lambda: self.client.messages.create(**params, timeout=self._timeout),
+        )
+        latency = (time.perf_counter() - started) * 1000
+        return reply_from_message(message, latency_ms=latency, retries=retries)
+
+
+def reply_from_message(message: Any, *, latency_ms: float = 0.0, retries: int = 0) -> ProviderReply:
+    """The decision tool's input, the text, stop reason and usage of a Messages API response."""
+    try:
+        content = list(message.content or [])
+        usage = message.usage
+        token_usage = TokenUsage(
+            input_tokens=int(usage.input_tokens or 0),
+            output_tokens=int(usage.output_tokens or 0),
+            cache_creation_input_tokens=int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
+            cache_read_input_tokens=int(getattr(usage, "cache_read_input_tokens", 0) or 0),
+        )
+        tool_input: object | None = None
+        texts: list[str] = []
+        for block in content:
+            kind = getattr(block, "type", None)
+            if kind == "tool_use" and tool_input is None:
+                if getattr(block, "name", None) == TOOL_NAME:
+                    tool_input = block.input
+                else:
+                    texts.append(f"[called unknown tool {getattr(block, 'name', None)!r}]")
+            elif kind == "text":
+                texts.append(str(getattr(block, "text", "")))
+        return ProviderReply(
+            tool_input=tool_input,
+            stop_reason=getattr(message, "stop_reason", None),
+            usage=token_usage,
+            model=str(getattr(message, "model", "") or ""),
+            text="\n".join(texts),
+            response_id=getattr(message, "id", None),
+            latency_ms=latency_ms,
+            retries=retries,
+        )
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise ProviderError(f"malformed Messages API response: {exc}", kind="malformed") from exc
+
+
+class ClaudeBatchProvider:
+    """Overnight decisions through the Message Batches API."""
+
+    name = "claude"
+
+    def __init__(self, provider: ClaudeProvider) -> None:
+        self._provider = provider
+
+    @property
+    def _client(self) -> anthropic.AsyncAnthropic:
+        return self._provider.client
+
+    async def submit(self, model: str, calls: Sequence[tuple[str, ProviderCall]]) -> str:
+        requests: list[Any] = [
+            {"custom_id": custom_id, "params": self._provider.request_params(call)}
+            for custom_id, call in calls
+        ]
+        batch, _ = await self._provider.call(
+            "claude batch create", lambda: self._client.messages.batches.create(requests=requests)
+        )
+        return str(batch.id)
+
+    async def status(self, batch_id: str) -> BatchStatus:
+        batch, _ = await self._provider.call(
+            f"claude batch {batch_id}", lambda: self._client.messages.batches.retrieve(batch_id)
+        )
+        counts = batch.request_counts
+        return BatchStatus(
+            batch_id=batch_id,
+            ended=batch.processing_status == "ended",
+            processing_status=str(batch.processing_status),
+            counts={
+                k: int(getattr(counts, k, 0) or 0)
+                for k in ("processing", "succeeded", "errored", "canceled", "expired")
+            },
+        )
+
+    async def results(self, batch_id: str) -> list[BatchItemResult]:
+        async def read_all() -> list[Any]:
+            decoder = await self._client.messages.batches.results(batch_id)
+            return [item async for item in decoder]
+
+        items, _ = await self._provider.call(f"claude batch {batch_id} results", read_all)
+        out: list[BatchItemResult] = []
+        for item in items:
+            custom_id = str(getattr(item, "custom_id", ""))
+            result = getattr(item, "result", None)
+            kind = getattr(result, "type", None)
+            if kind == "succeeded":
+                try:
+                    reply = reply_from_message(result.message)  # type: ignore[union-attr]
+                except ProviderError as exc:
+                    out.append(BatchItemResult(custom_id, None, str(exc)))
+                    continue
+                out.append(BatchItemResult(custom_id, reply))
+            elif kind == "errored":
+                error = getattr(getattr(result, "error", None), "error", None)
+                detail = f"{getattr(error, 'type', 'error')}: {getattr(error, 'message', '')}"
+                out.append(BatchItemResult(custom_id, None, f"errored ({detail})"))
+            else:
+                out.append(BatchItemResult(custom_id, None, str(kind or "unknown result")))
+        return out
