@@ -5,6 +5,7 @@ and stop at the end of the session."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -82,18 +83,29 @@ PlatformFactory = Callable[..., LocalPlatform]
 def platform_factory(
     servers: ServerPool, dapr_installed: None, tmp_path: Path
 ) -> Iterator[PlatformFactory]:
-    """Start some apps of dapr/dapr.yaml with their sidecars on free ports for one test."""
+    """Start some apps of dapr/dapr.yaml with their sidecars on free ports for one test.
+
+    ``secrets`` fills keys of the local-file secret store the sidecars read (a copy of
+    components/secrets/secrets.template.json for this test), e.g.
+    ``{"finnhub": {"api-key": "..."}}``."""
     started: list[LocalPlatform] = []
     run_file = load_run_file(REPO / "dapr" / "dapr.yaml")
-    secrets = tmp_path / "secrets.json"
-    secrets.write_text((REPO / "components" / "secrets" / "secrets.template.json").read_text())
+    secrets_file = tmp_path / "secrets.json"
+    template = (REPO / "components" / "secrets" / "secrets.template.json").read_text()
+    secrets_file.write_text(template)
 
     def start(
         apps: list[str],
         profile: Profile = Profile(),
         env: dict[str, dict[str, str]] | None = None,
         extra_env: dict[str, str] | None = None,
+        secrets: dict[str, dict[str, str]] | None = None,
     ) -> LocalPlatform:
+        if secrets is not None:
+            document = json.loads(template)
+            for group, values in secrets.items():
+                document.setdefault(group, {}).update(values)
+            secrets_file.write_text(json.dumps(document, indent=2))
         specs: list[AppSpec] = []
         for app_id in apps:
             spec = run_file.app(app_id).with_ports(
@@ -105,10 +117,14 @@ def platform_factory(
             apps=specs,
             resources_paths=profile.resources_paths(REPO, run_file.resources_paths),
             config=run_file.config,
-            infra_env=servers.env_for(profile),
+            infra_env={
+                **servers.env_for(profile),
+                # analytics keeps its read model in PostgreSQL whatever the state profile
+                **(servers.get("postgres").env if "analytics" in apps else {}),
+            },
             run_dir=tmp_path / f"run-{len(started)}",
             python=sys.executable,
-            secrets_file=secrets,
+            secrets_file=secrets_file,
             log_level="info",
             extra_env=extra_env or {},
         )

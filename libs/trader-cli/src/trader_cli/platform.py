@@ -39,7 +39,8 @@ class InfraPorts:
 
 
 class Infrastructure:
-    """The servers a profile needs. Redis is always there (it is also the default state store)."""
+    """The servers a profile needs. Redis (default state store, cache) and PostgreSQL (analytics'
+    database, optional state store) are always there; NATS or Kafka by the pub/sub profile."""
 
     def __init__(
         self, profile: Profile, base_dir: Path, ports: InfraPorts, kafka_libs: Path
@@ -50,8 +51,8 @@ class Infrastructure:
             self.servers.append(NatsServer(base_dir / "nats", ports.nats))
         if profile.pubsub == "kafka":
             self.servers.append(KafkaServer(base_dir / "kafka", ports.kafka, kafka_libs))
-        if profile.state == "postgres":
-            self.servers.append(PostgresServer(base_dir / "postgres", ports.postgres))
+        # PostgreSQL always: it is analytics' own database, whatever the state profile.
+        self.servers.append(PostgresServer(base_dir / "postgres", ports.postgres))
 
     def start(self, say: Callable[[str], object] = print) -> None:
         for server in self.servers:
