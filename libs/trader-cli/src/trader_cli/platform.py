@@ -295,9 +295,11 @@ class LocalPlatform:
         return running
 
     def stop(self) -> None:
+        # Sidecars first: they stop taking messages, so none is delivered to a stopped app.
+        for running in reversed(list(self.running.values())):
+            running.sidecar.stop()
         for running in reversed(list(self.running.values())):
             running.app.stop()
-            running.sidecar.stop()
         self.running.clear()
         for service in (self.scheduler, self.placement):
             if service is not None:
