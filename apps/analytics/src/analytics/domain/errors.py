@@ -10,3 +10,7 @@ class AnalyticsInputError(ValueError):
 
 class NoDataError(AnalyticsInputError):
     """Nothing to analyse: no points (or too few) in the requested range."""
+
+
+class UnknownScopeError(NoDataError):
+    """The read model has no such account, strategy or symbol (HTTP 404)."""
