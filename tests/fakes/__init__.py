@@ -1,4 +1,5 @@
-"""Local fakes of the providers and the Dapr sidecar, served on 127.0.0.1 free ports.
+"""Local fakes of the external providers, served on 127.0.0.1 free ports. (Never of Dapr: every
+test that exercises the Dapr side runs the real daprd; see tests/support.)
 
 Each fake answers in the provider's documented JSON and can be told to fail (HTTP errors,
 429 with Retry-After, malformed bodies). ``serve(app)`` runs any of them (an ASGI app) under
@@ -13,6 +14,6 @@ them::
         ...
 
 Also here: ``alpaca_stream.FakeAlpacaStream`` (a msgpack websocket; ``with fake.running() as
-ws_url``), ``dapr_sidecar.FakeDaprSidecar``, ``clock.FakeTime`` (sleeps advance it instead of
-waiting) and ``scripted_connector.ScriptedConnector`` (an in-memory market-data connector).
+ws_url``), ``clock.FakeTime`` (sleeps advance it instead of waiting) and
+``scripted_connector.ScriptedConnector`` (an in-memory market-data connector).
 """

@@ -141,3 +141,18 @@ def test_bar_opening_after_close_is_rejected() -> None:
 
 def test_partition_key_is_symbol_for_market_events() -> None:
     assert quote(symbol="MSFT").partition_key() == "MSFT"
+
+
+def test_key_rounds_keeps_per_key_order_and_one_event_per_key_per_round() -> None:
+    from trader_common.adapters.dapr import key_rounds
+
+    events = [
+        quote(symbol=s, bid=Decimal(i), ask=Decimal(i + 1))
+        for i, s in enumerate(["A", "B", "A", "C", "A", "B"], start=1)
+    ]
+    rounds = key_rounds(events)
+    assert [[e.symbol for e in r] for r in rounds] == [["A", "B", "C"], ["A", "B"], ["A"]]
+    for r in rounds:
+        assert len({e.symbol for e in r}) == len(r)
+    by_symbol = [e.bid for r in rounds for e in r if e.symbol == "A"]
+    assert by_symbol == [Decimal(1), Decimal(3), Decimal(5)]

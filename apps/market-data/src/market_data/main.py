@@ -202,6 +202,7 @@ def create_app(
     _install_readiness(app)
 
     the_platform: DaprPlatform = app.state.platform
+    # Dapr's bulk publish keeps no order inside a request: one event per symbol per request.
     publisher = publisher or the_platform.publisher
     state = state or the_platform.state
     secrets = secrets or DaprSecretSource(the_platform.sidecar, settings.secret_store)

@@ -150,26 +150,50 @@ class DaprEventPublisher:
         _raise_for_dapr(response, f"publish to {self._pubsub}/{topic}")
 
     async def publish_many(self, events: Sequence[Event]) -> None:
-        """Bulk publish, one request per topic, each entry with its own partition key."""
+        """Bulk publish that keeps per-key order on every broker: one bulk request per topic and
+        round, each round holding at most one event per partition key (see ``key_rounds``)."""
         by_topic: dict[str, list[Event]] = {}
         for event in events:
             by_topic.setdefault(str(event.topic), []).append(event)
         for topic, batch in by_topic.items():
-            entries = [
-                {
-                    "entryId": str(index),
-                    "event": to_cloud_event(event, self._source),
-                    "contentType": CLOUDEVENTS_CONTENT_TYPE,
-                    "metadata": {"partitionKey": event.partition_key()},
-                }
-                for index, event in enumerate(batch)
-            ]
-            response = await self._sidecar.request(
-                "POST",
-                f"/v1.0-alpha1/publish/bulk/{quote(self._pubsub, safe='')}/{quote(topic, safe='')}",
-                json=entries,
-            )
-            _raise_for_dapr(response, f"bulk publish {len(entries)} events to {topic}")
+            for round_events in key_rounds(batch):
+                await self._bulk(topic, round_events)
+
+    async def _bulk(self, topic: str, batch: Sequence[Event]) -> None:
+        entries = [
+            {
+                "entryId": str(index),
+                "event": to_cloud_event(event, self._source),
+                "contentType": CLOUDEVENTS_CONTENT_TYPE,
+                "metadata": {"partitionKey": event.partition_key()},
+            }
+            for index, event in enumerate(batch)
+        ]
+        response = await self._sidecar.request(
+            "POST",
+            f"/v1.0-alpha1/publish/bulk/{quote(self._pubsub, safe='')}/{quote(topic, safe='')}",
+            json=entries,
+        )
+        _raise_for_dapr(response, f"bulk publish {len(entries)} events to {topic}")
+
+
+def key_rounds(events: Sequence[Event]) -> list[list[Event]]:
+    """``events`` split into rounds where the n-th event of each partition key is in round n.
+
+    Dapr's bulk publish gives no order between the entries of one request: on brokers without a
+    native bulk publish (NATS JetStream, Redis Streams) daprd sends them as parallel single
+    publishes. So two events with the same key must never share a request.
+    """
+    out: list[list[Event]] = []
+    seen: dict[str, int] = {}
+    for event in events:
+        key = event.partition_key()
+        index = seen.get(key, 0)
+        seen[key] = index + 1
+        if index == len(out):
+            out.append([])
+        out[index].append(event)
+    return out
 
 
 class DaprStateStore:

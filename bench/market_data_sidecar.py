@@ -1,0 +1,313 @@
+"""Market data through the real sidecars: synthetic quotes for 100 symbols published the way
+market-data publishes them — its pipeline (sequencer, then one event per symbol per request) and
+Dapr bulk publish through market-data's own daprd — on NATS JetStream, received by a recording
+subscriber behind its own daprd.
+
+Run: ``.venv/bin/python -m bench market_data_sidecar``. Prints figures; asserts nothing. Aim:
+20,000 quotes/s sustained with bulk publish.
+
+Starts, on 127.0.0.1 free ports in a temporary folder, what ``trader run`` and the e2e tests
+start (trader_cli's servers, daprd command and ``LocalPlatform``; the shipped components and
+Dapr configuration, trace sampling from ``TRADER_TRACE_SAMPLING`` as always): Redis, NATS,
+market-data (feed off: this process drives its pipeline) and the recorder
+(tests/support/recorder.py), each with its daprd — every socket on 127.0.0.1 (see
+``LoopbackPlatform``). Stops all of it; about 80 s in all.
+
+1. ``paced``: a rate the subscriber keeps up with; the publish → subscriber latency measured at
+   the recorder (arrival time minus the quote's ``ts_event``, stamped when it is made).
+2. ``full speed``: the market-data path flat out for a fixed time — synthetic quotes made tick
+   by tick (as the synthetic feed does), sequenced, bulk published: the sustained publish rate
+   (quotes the sidecar accepted per second); what the subscriber got in that time and its
+   latency, queueing included when it falls behind.
+3. ``publish only``: the same, with the quotes made before the clock starts (only re-stamped
+   with the time and a new id at publish), to show what the sidecar and broker take when the
+   synthetic generator's CPU is out of the way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from itertools import cycle
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+
+from market_data.adapters.ordered_publish import KeyOrderedPublisher
+from market_data.domain.synthetic import SyntheticMarket
+from market_data.service.pipeline import MarketPipeline
+from tests.support.platform import Recorder, start_market_data, start_recorder
+from trader_cli.dapr_runtime import SidecarPorts, daprd_command
+from trader_cli.infra import NatsServer, RedisServer, Server
+from trader_cli.netutil import free_port
+from trader_cli.platform import LocalPlatform, RunningApp, render_config
+from trader_cli.procs import ManagedProcess
+from trader_cli.runfile import AppSpec, Profile, load_run_file
+from trader_common.adapters.dapr import DaprEventPublisher, DaprSidecar
+from trader_common.contracts import QuoteUpdated
+
+REPO = Path(__file__).resolve().parents[1]
+SYMBOLS = [f"B{i:03d}" for i in range(100)]
+PUBLISHERS = 4
+"""Concurrent pipelines, each owning a quarter of the symbols (so per-symbol order holds)."""
+PACED_QUOTES_PER_SECOND = 300
+PACED_SECONDS = 10.0
+FULL_SECONDS = 20.0
+DRAIN_SECONDS = 4.0
+PREMADE_TICKS = 400
+AIM = 20_000
+
+Ticks = Callable[[], list[QuoteUpdated]]
+
+
+class LoopbackPlatform(LocalPlatform):
+    """``LocalPlatform`` with every socket on 127.0.0.1 and no placement or scheduler.
+
+    trader_cli's daprd command leaves daprd's internal gRPC and metrics servers on all
+    interfaces, and placement and scheduler 1.18.2 ignore ``--healthz-listen-address``. Nothing
+    here uses actors, workflows or jobs, so the sidecars run without those two services, and
+    each daprd gets the two listen addresses. Apps are started as ``LocalPlatform`` starts them
+    (same environment); readiness and stopping are ``LocalPlatform``'s own.
+    """
+
+    def start(self, timeout: float = 90.0) -> None:
+        render_config(self.config, self.run_dir / "config.yaml")
+
+    def start_app(self, spec: AppSpec, config: Path | None = None) -> RunningApp:
+        ports = SidecarPorts(
+            http=spec.http_port, grpc=spec.grpc_port, metrics=spec.metrics_port or free_port()
+        )
+        base_env = {
+            **os.environ,
+            **self.infra_env,
+            **self.extra_env,
+            "TRADER_SECRETS_FILE": str(self.secrets_file),
+        }
+        app_env = {
+            **base_env,
+            **spec.env,
+            f"{spec.env_prefix}PORT": str(spec.app_port),
+            f"{spec.env_prefix}APP_ID": spec.app_id,
+            "DAPR_HTTP_PORT": str(ports.http),
+            "DAPR_GRPC_PORT": str(ports.grpc),
+            "APP_ID": spec.app_id,
+            "PYTHONUNBUFFERED": "1",
+        }
+        command = [self.python if c in ("python", "python3") else c for c in spec.command]
+        logs = self.run_dir / "logs"
+        sidecar = ManagedProcess(
+            f"{spec.app_id}-dapr",
+            [
+                *daprd_command(
+                    app_id=spec.app_id,
+                    app_port=spec.app_port,
+                    ports=ports,
+                    resources_paths=self.resources_paths,
+                    config=config or self.run_dir / "config.yaml",
+                    placement_address=None,
+                    scheduler_address=None,
+                    log_level=self.log_level,
+                ),
+                "--dapr-internal-grpc-listen-address",
+                "127.0.0.1",
+                "--metrics-listen-address",
+                "127.0.0.1",
+            ],
+            log_file=logs / f"{spec.app_id}-daprd.log",
+            env=base_env,
+            cwd=self.run_dir,
+        )
+        app = ManagedProcess(
+            spec.app_id,
+            command,
+            log_file=logs / f"{spec.app_id}.log",
+            env=app_env,
+            cwd=spec.app_dir,
+        )
+        sidecar.start()
+        app.start()
+        running = RunningApp(spec, app, sidecar, ports)
+        self.running[spec.app_id] = running
+        return running
+
+
+@dataclass
+class Phase:
+    name: str
+    published: int
+    seconds: float
+    received: int
+    latencies_ms: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.published / self.seconds if self.seconds else 0.0
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def _live_ticks(symbols: list[str]) -> Ticks:
+    """Each call: one synthetic tick of quotes, stamped now (the synthetic feed's work)."""
+    market = SyntheticMarket(symbols, seed=7, start_price=Decimal(100), step_seconds=0.01)
+    return lambda: market.next_quotes(datetime.now(UTC))
+
+
+def _premade_ticks(symbols: list[str]) -> Ticks:
+    """Ticks made in advance; each call re-stamps one with the time and fresh ids (JetStream
+    de-duplicates on the id, the sequencer wants time to move forward)."""
+    market = SyntheticMarket(symbols, seed=7, start_price=Decimal(100), step_seconds=0.01)
+    start = datetime.now(UTC)
+    pool = cycle([market.next_quotes(start) for _ in range(PREMADE_TICKS)])
+
+    def tick() -> list[QuoteUpdated]:
+        now = datetime.now(UTC)
+        return [q.model_copy(update={"ts_event": now, "event_id": uuid4()}) for q in next(pool)]
+
+    return tick
+
+
+async def _pipeline(
+    sidecar_port: int, ticks: Ticks, seconds: float, ticks_per_second: float | None
+) -> int:
+    """market-data's pipeline and publisher over one shard of symbols for ``seconds``."""
+    sidecar = DaprSidecar(sidecar_port, timeout_seconds=30)
+    pipeline = MarketPipeline(
+        KeyOrderedPublisher(DaprEventPublisher(sidecar, "pubsub", "/market-data"))
+    )
+    published = tick = 0
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < seconds:
+            if ticks_per_second:
+                wait = started + tick / ticks_per_second - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            tick += 1
+            published += await pipeline.process(ticks())
+        return published
+    finally:
+        await sidecar.close()
+
+
+async def _publish(
+    sidecar_port: int,
+    make: Callable[[list[str]], Ticks],
+    seconds: float,
+    quotes_per_second: float | None,
+) -> tuple[int, float]:
+    shards = [SYMBOLS[i::PUBLISHERS] for i in range(PUBLISHERS)]
+    tick_rate = quotes_per_second / len(SYMBOLS) if quotes_per_second else None
+    ticks = [make(shard) for shard in shards]
+    started = time.perf_counter()
+    counts = await asyncio.gather(*(_pipeline(sidecar_port, t, seconds, tick_rate) for t in ticks))
+    return sum(counts), time.perf_counter() - started
+
+
+def _run_phase(
+    name: str,
+    recorder: Recorder,
+    sidecar_port: int,
+    make: Callable[[list[str]], Ticks],
+    seconds: float,
+    quotes_per_second: float | None = None,
+) -> Phase:
+    before = recorder.stats()
+    published, took = asyncio.run(_publish(sidecar_port, make, seconds, quotes_per_second))
+    deadline = time.monotonic() + DRAIN_SECONDS
+    after = recorder.stats()
+    while after["count"] - before["count"] < published and time.monotonic() < deadline:
+        time.sleep(0.25)
+        after = recorder.stats()
+    latencies = [1000 * v for v in after["latencies"][len(before["latencies"]) :]]
+    phase = Phase(name, published, took, after["count"] - before["count"], latencies)
+    print(
+        f"{phase.name:>13}: {phase.published:7,} quotes in {phase.seconds:4.1f} s = "
+        f"{phase.rate:7,.0f} quotes/s published | subscriber got {phase.received:7,} "
+        f"({phase.received / max(phase.published, 1):4.0%}) within {DRAIN_SECONDS:.0f} s after; "
+        f"latency p50 {_percentile(latencies, 50):8,.1f} ms, p99 "
+        f"{_percentile(latencies, 99):8,.1f} ms",
+        flush=True,
+    )
+    return phase
+
+
+def _daprd_version(sidecar_url: str) -> Any:
+    try:
+        return httpx.get(f"{sidecar_url}/v1.0/metadata", timeout=5).json()["runtimeVersion"]
+    except (httpx.HTTPError, KeyError, ValueError):
+        return "?"
+
+
+def main() -> None:
+    profile = Profile(pubsub="nats", state="redis")
+    run_file = load_run_file(REPO / "dapr" / "dapr.yaml")
+    with tempfile.TemporaryDirectory(prefix="bench-market-data-") as folder:
+        base = Path(folder)
+        secrets = base / "secrets.json"
+        secrets.write_text((REPO / "components/secrets/secrets.template.json").read_text())
+        servers: list[Server] = []
+        platform: LoopbackPlatform | None = None
+        try:
+            # One after the other, so each takes a port that is free once the previous listens.
+            factories: list[Callable[[], Server]] = [
+                lambda: RedisServer(base / "redis", free_port()),
+                lambda: NatsServer(base / "nats", free_port()),
+            ]
+            for factory in factories:
+                servers.append(factory())
+                servers[-1].start(timeout=60)
+            platform = LoopbackPlatform(
+                apps=[],
+                resources_paths=profile.resources_paths(REPO, run_file.resources_paths),
+                config=run_file.config,
+                infra_env={k: v for server in servers for k, v in server.env.items()},
+                run_dir=base / "run",
+                python=sys.executable,
+                secrets_file=secrets,
+                log_level="warn",
+            )
+            platform.start(timeout=120)
+            recorder = start_recorder(platform, keep_events=False)
+            market = start_market_data(
+                platform, {"MARKET_DATA_FEED": "off", "MARKET_DATA_LOG_LEVEL": "WARNING"}
+            )
+            port = market.ports.http
+            print(
+                f"NATS JetStream, {len(SYMBOLS)} symbols in {PUBLISHERS} concurrent pipelines, "
+                f"daprd {_daprd_version(market.sidecar_url)}, trace sampling "
+                f"{os.environ.get('TRADER_TRACE_SAMPLING', '1')}, {os.cpu_count()} CPUs, "
+                f"load average {os.getloadavg()[0]:.1f} (others' work included)",
+                flush=True,
+            )
+            _run_phase("paced", recorder, port, _live_ticks, PACED_SECONDS, PACED_QUOTES_PER_SECOND)
+            full = _run_phase("full speed", recorder, port, _live_ticks, FULL_SECONDS)
+            bare = _run_phase("publish only", recorder, port, _premade_ticks, FULL_SECONDS / 2)
+            print(
+                f"sustained publish rate, market-data path: {full.rate:,.0f} quotes/s "
+                f"({full.rate / AIM:.0%} of the {AIM:,}/s aim); with the quotes made "
+                f"beforehand: {bare.rate:,.0f} quotes/s ({bare.rate / AIM:.0%}); load average "
+                f"{os.getloadavg()[0]:.1f}"
+            )
+        finally:
+            if platform is not None:
+                platform.stop()
+            for server in reversed(servers):
+                server.stop()
+
+
+if __name__ == "__main__":
+    main()
