@@ -42,7 +42,6 @@ from uuid import uuid4
 
 import httpx
 
-from market_data.adapters.ordered_publish import KeyOrderedPublisher
 from market_data.domain.synthetic import SyntheticMarket
 from market_data.service.pipeline import MarketPipeline
 from tests.support.platform import Recorder, start_market_data, start_recorder
@@ -185,9 +184,7 @@ async def _pipeline(
 ) -> int:
     """market-data's pipeline and publisher over one shard of symbols for ``seconds``."""
     sidecar = DaprSidecar(sidecar_port, timeout_seconds=30)
-    pipeline = MarketPipeline(
-        KeyOrderedPublisher(DaprEventPublisher(sidecar, "pubsub", "/market-data"))
-    )
+    pipeline = MarketPipeline(DaprEventPublisher(sidecar, "pubsub", "/market-data"))
     published = tick = 0
     started = time.perf_counter()
     try:
