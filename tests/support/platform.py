@@ -21,11 +21,19 @@ from trader_cli.netutil import free_port
 from trader_cli.platform import LocalPlatform, RunningApp
 from trader_cli.runfile import AppSpec, load_run_file
 from trader_common.cloudevents import to_cloud_event
-from trader_common.contracts import Event, QuoteUpdated, ServiceStarted, utc_now
+from trader_common.contracts import (
+    DecisionAction,
+    DecisionMade,
+    Event,
+    QuoteUpdated,
+    ServiceStarted,
+    utc_now,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 MARKET_TOPIC = "market.events"
 SYSTEM_TOPIC = "system.events"
+DECISIONS_TOPIC = "ai.decisions"
 
 T = TypeVar("T")
 
@@ -118,6 +126,20 @@ class Recorder:
         assert response.status_code == 204, response.text
 
     def _probe(self, topic: str) -> Event:
+        if topic == DECISIONS_TOPIC:
+            return DecisionMade(
+                decision_id=uuid4(),
+                request_id=uuid4(),
+                strategy_id="probe",
+                symbol="PROBE",
+                action=DecisionAction.HOLD,
+                confidence=0,
+                horizon="probe",
+                rationale="probe",
+                provider="probe",
+                model="probe",
+                ts_event=utc_now(),
+            )
         if topic == SYSTEM_TOPIC:
             return ServiceStarted(
                 service=self.running.spec.app_id, service_version="probe", ts_event=utc_now()
