@@ -268,6 +268,20 @@ def metrics(ctx: typer.Context) -> None:
     metrics_app(args=list(ctx.args), prog_name="trader metrics")
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def backtest(ctx: typer.Context) -> None:
+    """Backtest the built-in sma-cross strategy over daily bars from CSV files, in one process:
+    `trader backtest FILE... [--fast N] [--slow N] [--qty Q] [--cash C] [--fee-bps B]
+    [--slippage-bps B] [--symbol S] [--out DIR] [--json]`. `trader backtest --help` for details."""
+    # Imported here: the trading engine and analytics stacks are heavy; only this command uses them.
+    from orchestrator.backtest.cli import backtest_app
+
+    backtest_app(args=list(ctx.args), prog_name="trader backtest")
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 
