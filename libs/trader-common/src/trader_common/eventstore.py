@@ -15,12 +15,18 @@ whoever writes it, so a lost race leaves nothing wrong) and then replaces the he
 decides which writer's events follow. The event log is the outbox: the relay publishes every
 event after P in order, then advances P. A crash between the two publishes that event again with
 the same CloudEvent id (its event id), which JetStream de-duplicates and consumers ignore.
+
+Two layers: ``append_records`` / ``load_records`` store already-serialized JSON records (each
+gets its ``version``); ``append`` / ``load`` store contract ``Event``s as records of one
+CloudEvent each. ``OutboxRelay`` publishes what ``messages(record)`` says (by default that one
+CloudEvent), so a service with its own record format (the trading engine: a domain event, plus
+the contract events of the command on the batch's last record) reuses the same log and relay.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -69,6 +75,15 @@ class Snapshot:
     state: Any
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One message the relay publishes: a structured CloudEvent to a topic."""
+
+    topic: str
+    cloud_event: dict[str, Any]
+    partition_key: str | None = None
+
+
 class RawPublisher(Protocol):
     async def publish_raw(
         self, topic: str, body: Any, partition_key: str | None = None, *, raw: bool = False
@@ -102,6 +117,23 @@ class EventStore:
 
         Raises ``ConcurrencyConflictError`` when the stream moved on (reload and decide again).
         """
+        topics = [
+            (str(e.topic), e.partition_key(), to_cloud_event(e, self._source)) for e in events
+        ]
+        return await self.append_records(
+            stream,
+            expected_version,
+            [{"topic": t, "partition_key": k, "cloud_event": ce} for t, k, ce in topics],
+        )
+
+    async def append_records(
+        self, stream: str, expected_version: int, records: Sequence[Mapping[str, Any]]
+    ) -> int:
+        """The lower layer: append already-serialized JSON records after ``expected_version``.
+
+        Each record is stored with its ``version`` added; returns the new version. Raises
+        ``ConcurrencyConflictError`` when the stream moved on.
+        """
         head = await self._state.get(_key(stream, "head"))
         doc: dict[str, Any] = (
             dict(head.value) if head else {"version": 0, "segments": 0, "events": []}
@@ -110,26 +142,18 @@ class EventStore:
             raise ConcurrencyConflictError(
                 f"stream {stream!r} is at version {doc['version']}, not {expected_version}"
             )
-        if not events:
+        if not records:
             return expected_version
         pending: list[dict[str, Any]] = list(doc["events"])
         segments = int(doc["segments"])
-        if pending and len(pending) + len(events) > self._segment_size:
+        if pending and len(pending) + len(records) > self._segment_size:
             await self._state.save(_segment_key(stream, segments), {"events": pending})
             segments += 1
             pending = []
         version = expected_version
-        for event in events:
+        for record in records:
             version += 1
-            pending.append(
-                StoredEvent(
-                    stream=stream,
-                    version=version,
-                    topic=str(event.topic),
-                    partition_key=event.partition_key(),
-                    cloud_event=to_cloud_event(event, self._source),
-                ).to_json()
-            )
+            pending.append({**record, "version": version})
         await self._state.save(
             _key(stream, "head"),
             {"version": version, "segments": segments, "events": pending},
@@ -142,19 +166,33 @@ class EventStore:
         self, stream: str, after_version: int = 0, up_to: int | None = None
     ) -> list[StoredEvent]:
         """Events with after_version < version <= up_to (default: the head), in order."""
+        records = await self.load_records(stream, after_version, up_to)
+        return [StoredEvent.from_json(stream, r) for r in records]
+
+    async def load_records(
+        self, stream: str, after_version: int = 0, up_to: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Records with after_version < version <= up_to (default: the head), in order.
+
+        Segments are read only when the head does not already start after ``after_version``.
+        """
         head = await self._state.get(_key(stream, "head"))
         if head is None:
             return []
-        segments = int(head.value["segments"])
-        keys = [_segment_key(stream, i) for i in range(segments)]
-        found = await self._state.get_bulk(keys) if keys else {}
-        missing = [k for k in keys if k not in found]
-        if missing:
-            raise RuntimeError(f"stream {stream!r} is missing segments: {missing[:5]}")
-        raw = [e for k in keys for e in found[k].value["events"]] + list(head.value["events"])
+        head_events: list[dict[str, Any]] = list(head.value["events"])
+        raw: list[dict[str, Any]]
+        if head_events and int(head_events[0]["version"]) <= after_version + 1:
+            raw = head_events
+        else:
+            segments = int(head.value["segments"])
+            keys = [_segment_key(stream, i) for i in range(segments)]
+            found = await self._state.get_bulk(keys) if keys else {}
+            missing = [k for k in keys if k not in found]
+            if missing:
+                raise RuntimeError(f"stream {stream!r} is missing segments: {missing[:5]}")
+            raw = [e for k in keys for e in found[k].value["events"]] + head_events
         last = up_to if up_to is not None else int(head.value["version"])
-        events = [StoredEvent.from_json(stream, e) for e in raw]
-        return [e for e in events if after_version < e.version <= last]
+        return [r for r in raw if after_version < int(r["version"]) <= last]
 
     async def save_snapshot(self, stream: str, snapshot: Snapshot) -> None:
         await self._state.save(
@@ -177,29 +215,60 @@ class EventStore:
         )
 
 
-class OutboxRelay:
-    """Publishes a stream's events in order, after they are durably appended."""
+def stored_event_messages(record: Mapping[str, Any]) -> list[OutboxMessage]:
+    """The message of a record written by ``EventStore.append``: its one CloudEvent."""
+    return [
+        OutboxMessage(
+            str(record["topic"]), dict(record["cloud_event"]), str(record["partition_key"])
+        )
+    ]
 
-    def __init__(self, store: EventStore, stream: str, publisher: RawPublisher) -> None:
+
+class OutboxRelay:
+    """Publishes a stream's records in order, after they are durably appended.
+
+    ``messages`` says what to publish for a record (default: the CloudEvent that
+    ``EventStore.append`` stored); a record may carry none or several.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        stream: str,
+        publisher: RawPublisher,
+        messages: Callable[[Mapping[str, Any]], Sequence[OutboxMessage]] = stored_event_messages,
+    ) -> None:
         self._store = store
         self._stream = stream
         self._publisher = publisher
+        self._messages = messages
 
     async def drain(self) -> int:
-        """Publish everything appended but not yet published; returns how many were published."""
+        """Publish everything appended but not yet published; returns how many messages were
+        published."""
         published, etag = await self._store.published_version(self._stream)
-        pending = await self._store.load(self._stream, published)
+        pending = await self._store.load_records(self._stream, published)
         count = 0
-        for stored in pending:
-            await self._publisher.publish_raw(
-                stored.topic, stored.cloud_event, stored.partition_key
-            )
-            count += 1
+        stale = False  # the marker was written since ``etag`` was read
+        for index, record in enumerate(pending):
+            messages = self._messages(record)
+            if not messages and index < len(pending) - 1:
+                continue  # records without messages are marked with the next one
+            for message in messages:
+                await self._publisher.publish_raw(
+                    message.topic, message.cloud_event, message.partition_key
+                )
+                count += 1
+            version = int(record["version"])
+            if stale:
+                published, etag = await self._store.published_version(self._stream)
+                if published >= version:
+                    continue
             try:
-                await self._store.mark_published(self._stream, stored.version, etag)
+                await self._store.mark_published(self._stream, version, etag)
             except ConcurrencyConflictError:
                 # Another relay advanced it: stop here; the next drain re-reads its progress.
                 log.info("outbox progress moved by another relay", extra={"stream": self._stream})
                 return count
-            published, etag = await self._store.published_version(self._stream)
+            stale = True
         return count

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from trader_common.contracts import Event
 from trader_common.ports import ConcurrencyConflictError
 
 from ..domain.events import DomainEvent
@@ -14,9 +15,14 @@ from ..service.ports import Snapshot
 class InMemoryEventStore:
     def __init__(self) -> None:
         self._streams: dict[str, list[DomainEvent]] = {}
+        self.outbox: list[Event] = []  # every outbox message appended, in order
 
     async def append(
-        self, stream: str, expected_version: int, events: Sequence[DomainEvent]
+        self,
+        stream: str,
+        expected_version: int,
+        events: Sequence[DomainEvent],
+        outbox: Sequence[Event] = (),
     ) -> int:
         stored = self._streams.setdefault(stream, [])
         if expected_version != len(stored):
@@ -24,6 +30,7 @@ class InMemoryEventStore:
                 f"stream {stream!r} is at version {len(stored)}, not {expected_version}"
             )
         stored.extend(events)
+        self.outbox.extend(outbox)
         return len(stored)
 
     async def load(self, stream: str, after_version: int = 0) -> list[DomainEvent]:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from trader_common.app import deliver
 from trader_common.contracts import Event, QuoteUpdated
 
+from .deps import get_service
 from .quotes import get_quote_book
 
 router = APIRouter(tags=["events"], include_in_schema=False)
@@ -17,6 +18,8 @@ async def on_market_event(request: Request) -> dict[str, str]:
     book = get_quote_book(request)
 
     async def handle(event: Event) -> None:
+        # Not started yet: PlatformUnavailableError -> RETRY (daprd redelivers it later).
+        await get_service(request).on_market_event(event)
         if isinstance(event, QuoteUpdated):
             await book.record(event)
 

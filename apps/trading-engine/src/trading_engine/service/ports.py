@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from trader_common.contracts import Event
+
 from ..domain.events import DomainEvent
 from ..domain.sessions import Session
 from ..domain.state import EngineState
@@ -36,14 +38,27 @@ class Snapshot:
 
 class EventStore(Protocol):
     async def append(
-        self, stream: str, expected_version: int, events: Sequence[DomainEvent]
+        self,
+        stream: str,
+        expected_version: int,
+        events: Sequence[DomainEvent],
+        outbox: Sequence[Event] = (),
     ) -> int:
         """Append ``events`` after exactly ``expected_version`` events; returns the new version.
-        Raises ``trader_common.ports.ConcurrencyConflictError`` when the stream has moved on."""
+        ``outbox``: the contract events to publish for them, stored in the same atomic write
+        (an ``Outbox`` publishes them later). Raises
+        ``trader_common.ports.ConcurrencyConflictError`` when the stream has moved on."""
         ...
 
     async def load(self, stream: str, after_version: int = 0) -> list[DomainEvent]:
         """The events after the first ``after_version`` ones, in order."""
+        ...
+
+
+class Outbox(Protocol):
+    async def drain(self) -> int:
+        """Publish, in order, every outbox message stored but not yet published; returns how
+        many were published. Safe to repeat: a message published again carries its id."""
         ...
 
 
