@@ -6,7 +6,9 @@ and stop at the end of the session."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -58,12 +60,16 @@ class ServerPool:
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
-    pool = ServerPool(tmp_path_factory.mktemp("infra"))
+def servers() -> Iterator[ServerPool]:
+    # A folder of our own, not pytest's numbered temp folders: pytest prunes those (keeping the
+    # last few runs), and a concurrent pytest run would delete a live server's data under it.
+    base = Path(tempfile.mkdtemp(prefix="trader-test-infra-"))
+    pool = ServerPool(base)
     try:
         yield pool
     finally:
         pool.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -58,12 +58,14 @@ def publish(sidecar: str, topic: str, body: Any, key: str, *, raw: bool = False)
 def test_walking_skeleton_quote_flow_and_dead_letters_on_each_broker(
     platform_factory: Callable[..., Any], pubsub: str, state: str
 ) -> None:
+    # Symbols of this test only: the session's brokers and state stores are shared.
+    symbol, other, dlq = (f"{p}{uuid4().hex[:5].upper()}" for p in ("Q", "R", "D"))
     platform = platform_factory(
         APPS,
         profile=Profile(pubsub=pubsub, state=state),
         env={
             "market-data": {
-                "MARKET_DATA_SYMBOLS": "AAPL,MSFT",
+                "MARKET_DATA_SYMBOLS": f"{symbol},{other}",
                 "MARKET_DATA_INTERVAL_SECONDS": "0.2",
             }
         },
@@ -73,19 +75,19 @@ def test_walking_skeleton_quote_flow_and_dead_letters_on_each_broker(
 
     # 1. quotes flow: market-data → broker → trading-engine → state store ← gateway (invoke)
     quote = eventually(
-        lambda: (r := httpx.get(f"{gateway}/quotes/AAPL")).status_code == 200 and r.json(),
-        what="a quote for AAPL through the gateway",
+        lambda: (r := httpx.get(f"{gateway}/quotes/{symbol}")).status_code == 200 and r.json(),
+        what=f"a quote for {symbol} through the gateway",
     )
-    assert quote["symbol"] == "AAPL"
+    assert quote["symbol"] == symbol
     assert quote["source"] == "synthetic"
     assert float(quote["bid"]) <= float(quote["ask"])
-    assert httpx.get(f"{gateway}/quotes/NOPE").status_code == 404
+    assert httpx.get(f"{gateway}/quotes/NOPE{dlq}").status_code == 404
     assert httpx.get(f"{gateway}/quotes/not_a_symbol").status_code == 422
 
     # 2. three bad messages, keyed like the good one that follows (same partition on Kafka)
     now = datetime.now(UTC)
     good = QuoteUpdated(
-        symbol="DLQT", source="test", ts_event=now, bid=10, ask=11, bid_size=1, ask_size=1
+        symbol=dlq, source="test", ts_event=now, bid=10, ask=11, bid_size=1, ask_size=1
     )
     envelope = to_cloud_event(good, "/e2e-test")
     unknown_type = {
@@ -98,14 +100,14 @@ def test_walking_skeleton_quote_flow_and_dead_letters_on_each_broker(
         "id": f"bad-schema-{uuid4()}",
         "data": {**envelope["data"], "bid": "12"},
     }
-    publish(market_sidecar, "market.events", b"\x00not json at all", "DLQT", raw=True)
-    publish(market_sidecar, "market.events", unknown_type, "DLQT")
-    publish(market_sidecar, "market.events", schema_violation, "DLQT")
-    publish(market_sidecar, "market.events", envelope, "DLQT")
+    publish(market_sidecar, "market.events", b"\x00not json at all", dlq, raw=True)
+    publish(market_sidecar, "market.events", unknown_type, dlq)
+    publish(market_sidecar, "market.events", schema_violation, dlq)
+    publish(market_sidecar, "market.events", envelope, dlq)
 
     # 3. the good message behind them still arrives
     delivered = eventually(
-        lambda: (r := httpx.get(f"{gateway}/quotes/DLQT")).status_code == 200 and r.json(),
+        lambda: (r := httpx.get(f"{gateway}/quotes/{dlq}")).status_code == 200 and r.json(),
         what="the valid quote published after the bad ones",
     )
     assert delivered["event_id"] == str(good.event_id)
