@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.platform import eventually, start_recorder
 from tests.unit.ai_decision.builders import bar_event, bar_series, binary, make_request, structured
-from trader_common.contracts import utc_now
+from trader_common.contracts import DECISION_REQUESTS_TOPIC, utc_now
 
 pytestmark = pytest.mark.e2e
 
@@ -84,7 +84,26 @@ def test_ai_decision_request_over_http_publishes_audited_decision(
     )
     assert again.json()["outcomes"][0]["decision_id"] == outcome["decision_id"]
 
-    # 5. not a CloudEvent: a clear 4xx, and the service keeps serving
+    # 5. the same request shape through pub/sub reaches it too
+    queued = make_request([symbol], as_of=as_of, strategy_id="e2e-pubsub")
+    headers, body = structured(queued)
+    published = httpx.post(
+        f"{recorder.sidecar_url}/v1.0/publish/pubsub/{DECISION_REQUESTS_TOPIC}",
+        params={"metadata.partitionKey": "e2e-pubsub"},
+        content=body,
+        headers={"content-type": "application/cloudevents+json"},
+    )
+    assert published.status_code == 204, published.text
+    eventually(
+        lambda: [
+            e
+            for e in recorder.received("ai.decisions")
+            if e["data"].get("request_id") == str(queued.request_id)
+        ],
+        what="a decision for the request sent through pub/sub",
+    )
+
+    # 6. not a CloudEvent: a clear 4xx, and the service keeps serving
     bad = httpx.post(
         f"{app}/decisions/requests", content=b"{}", headers={"content-type": "application/json"}
     )

@@ -20,7 +20,7 @@ import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from trader_common.contracts import DEAD_LETTER_TOPIC, Topic
+from trader_common.contracts import DEAD_LETTER_TOPIC, DECISION_REQUESTS_TOPIC, Topic
 
 from .errors import SetupError
 from .netutil import ensure_port_free, free_port, port_open
@@ -216,7 +216,10 @@ def streams() -> dict[str, list[str]]:
     """JetStream streams and their subjects. Dead letters get a stream of their own: JetStream
     de-duplicates by message id (the CloudEvent id) across a whole stream, so a dead letter in
     the same stream as its original would be discarded as a duplicate."""
-    return {STREAM_NAME: [str(topic) for topic in Topic], DLQ_STREAM_NAME: [DEAD_LETTER_TOPIC]}
+    return {
+        STREAM_NAME: [str(topic) for topic in Topic] + [DECISION_REQUESTS_TOPIC],
+        DLQ_STREAM_NAME: [DEAD_LETTER_TOPIC],
+    }
 
 
 async def ensure_stream(url: str) -> None:

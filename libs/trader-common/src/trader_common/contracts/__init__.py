@@ -1,6 +1,6 @@
 """Event contracts for the five topics, and the schema registry."""
 
-from .base import DEAD_LETTER_TOPIC, Contract, Event, Topic, utc_now
+from .base import DEAD_LETTER_TOPIC, DECISION_REQUESTS_TOPIC, Contract, Event, Topic, utc_now
 from .decisions import DecisionAction, DecisionMade
 from .market import BarClosed, QuoteUpdated, TradePrinted
 from .positions import PositionChanged
@@ -37,6 +37,7 @@ from .trade import (
 
 __all__ = [
     "DEAD_LETTER_TOPIC",
+    "DECISION_REQUESTS_TOPIC",
     "EVENT_TYPES",
     "REGISTRY",
     "BarClosed",

@@ -30,6 +30,10 @@ class Topic(StrEnum):
 
 DEAD_LETTER_TOPIC = "deadletters"
 
+# Commands, not events: decision requests for ai-decision when they come through pub/sub rather
+# than pushed over HTTP (which is what wakes a scaled-to-zero ai-decision in a cluster).
+DECISION_REQUESTS_TOPIC = "ai.decision-requests"
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
