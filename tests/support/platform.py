@@ -113,11 +113,12 @@ class Recorder:
         stats: dict[str, Any] = response.json()
         return stats
 
-    def publish(self, event: Event) -> None:
-        """Publish ``event`` through the recorder's own sidecar (keyed as the apps key it)."""
+    def publish(self, event: Event, topic: str | None = None) -> None:
+        """Publish ``event`` through the recorder's own sidecar (keyed as the apps key it), on
+        its own topic unless ``topic`` says otherwise (probes of any topic)."""
         body = to_cloud_event(event, f"/{self.running.spec.app_id}")
         response = httpx.post(
-            f"{self.sidecar_url}/v1.0/publish/pubsub/{event.topic}",
+            f"{self.sidecar_url}/v1.0/publish/pubsub/{topic or event.topic}",
             params={"metadata.partitionKey": event.partition_key()},
             content=httpx.Request("POST", "/", json=body).content,
             headers={"content-type": "application/cloudevents+json"},
@@ -160,7 +161,7 @@ class Recorder:
         for topic in self.topics:
             while True:
                 probe = self._probe(topic)
-                self.publish(probe)
+                self.publish(probe, topic=topic)
                 seen = self._seen(topic, str(probe.event_id), min(2.0, timeout))
                 if seen:
                     break

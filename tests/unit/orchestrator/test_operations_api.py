@@ -36,7 +36,7 @@ def canceller() -> FakeCanceller:
 
 @pytest.fixture
 def client(bus: InMemoryEventBus, canceller: FakeCanceller) -> Iterator[TestClient]:
-    app = create_app(OrchestratorSettings(log_json=False))
+    app = create_app(OrchestratorSettings(log_json=False, workflows=False))
     app.state.operations = OperationsService(InMemoryStateStore(), bus, lambda: AT)
     app.state.order_canceller = canceller
     with TestClient(app) as test_client:

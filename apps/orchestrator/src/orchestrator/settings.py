@@ -14,3 +14,7 @@ class OrchestratorSettings(AppSettings):
     app_id: str = "orchestrator"
     port: int = Field(default=8104, ge=1, le=65535)
     trading_engine_app_id: str = "trading-engine"
+    ai_decision_app_id: str = "ai-decision"
+    workflows: bool = Field(
+        default=True, description="Run the Dapr Workflow worker (off only in unit tests)"
+    )
