@@ -13,7 +13,7 @@ from trader_common.settings import load_settings
 
 from .adapters.engine import DaprOrderCanceller
 from .adapters.workflow import SidecarCalls, build_client, build_runtime, configure
-from .api import cycles, operations
+from .api import cron, cycles, operations
 from .service.operations import OperationsService
 from .settings import OrchestratorSettings
 
@@ -46,7 +46,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         settings,
         title="AI Active Trader — orchestrator",
         description="Cycle scheduling, sagas and operational state (run / pause / halt).",
-        routers=[operations.router, cycles.router],
+        routers=[operations.router, cycles.router, cron.router],
         on_startup=start,
         on_shutdown=stop,
     )
