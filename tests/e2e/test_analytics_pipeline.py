@@ -6,7 +6,6 @@ behind it."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -16,26 +15,12 @@ import httpx
 import pytest
 
 from tests.integration.analytics.builders import day, fill, position, quote
+from tests.support.platform import eventually
 from trader_cli.runfile import Profile
 from trader_common.cloudevents import to_cloud_event
 from trader_common.contracts import Event
 
 pytestmark = pytest.mark.e2e
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (httpx.HTTPError, AssertionError, KeyError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def publish(sidecar: str, topic: str, body: Any, key: str, *, raw: bool = False) -> None:

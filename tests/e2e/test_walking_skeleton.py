@@ -5,7 +5,6 @@ dead-letter topic, are visible there, and never block the messages behind them."
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +13,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
+from tests.support.platform import eventually
 from trader_cli.runfile import Profile
 from trader_common.cloudevents import to_cloud_event
 from trader_common.contracts import QuoteUpdated
@@ -21,21 +21,6 @@ from trader_common.contracts import QuoteUpdated
 pytestmark = pytest.mark.e2e
 
 APPS = ["market-data", "trading-engine", "api-gateway"]
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (httpx.HTTPError, AssertionError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def publish(sidecar: str, topic: str, body: Any, key: str, *, raw: bool = False) -> None:
