@@ -28,12 +28,10 @@ from uuid import uuid4
 import httpx
 
 from tests.support.platform import Recorder, app_spec, eventually, recorder_spec
-from trader_cli.dapr_runtime import SidecarPorts, daprd_command
 from trader_cli.infra import NatsServer, RedisServer, Server
 from trader_cli.netutil import free_port
-from trader_cli.platform import LocalPlatform, RunningApp, render_config
-from trader_cli.procs import ManagedProcess
-from trader_cli.runfile import AppSpec, Profile, load_run_file
+from trader_cli.platform import LocalPlatform
+from trader_cli.runfile import Profile, load_run_file
 from trader_common.contracts import QuoteUpdated
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,75 +44,10 @@ TIME_LIMIT_SECONDS = 120.0
 
 # The same loopback-only platform as bench/market_data_sidecar.py (kept here so this benchmark
 # does not depend on market-data's modules).
-class LoopbackPlatform(LocalPlatform):
-    """``LocalPlatform`` with every socket on 127.0.0.1 and no placement or scheduler.
-
-    trader_cli's daprd command leaves daprd's internal gRPC and metrics servers on all
-    interfaces, and placement and scheduler 1.18.2 ignore ``--healthz-listen-address``. Nothing
-    here uses actors, workflows or jobs, so the sidecars run without those two services, and
-    each daprd gets the two listen addresses. Apps are started as ``LocalPlatform`` starts them
-    (same environment); readiness and stopping are ``LocalPlatform``'s own.
-    """
-
-    def start(self, timeout: float = 90.0) -> None:
-        render_config(self.config, self.run_dir / "config.yaml")
-
-    def start_app(self, spec: AppSpec, config: Path | None = None) -> RunningApp:
-        ports = SidecarPorts(
-            http=spec.http_port, grpc=spec.grpc_port, metrics=spec.metrics_port or free_port()
-        )
-        base_env = {
-            **os.environ,
-            **self.infra_env,
-            **self.extra_env,
-            "TRADER_SECRETS_FILE": str(self.secrets_file),
-        }
-        app_env = {
-            **base_env,
-            **spec.env,
-            f"{spec.env_prefix}PORT": str(spec.app_port),
-            f"{spec.env_prefix}APP_ID": spec.app_id,
-            "DAPR_HTTP_PORT": str(ports.http),
-            "DAPR_GRPC_PORT": str(ports.grpc),
-            "APP_ID": spec.app_id,
-            "PYTHONUNBUFFERED": "1",
-        }
-        command = [self.python if c in ("python", "python3") else c for c in spec.command]
-        logs = self.run_dir / "logs"
-        sidecar = ManagedProcess(
-            f"{spec.app_id}-dapr",
-            [
-                *daprd_command(
-                    app_id=spec.app_id,
-                    app_port=spec.app_port,
-                    ports=ports,
-                    resources_paths=self.resources_paths,
-                    config=config or self.run_dir / "config.yaml",
-                    placement_address=None,
-                    scheduler_address=None,
-                    log_level=self.log_level,
-                ),
-                "--dapr-internal-grpc-listen-address",
-                "127.0.0.1",
-                "--metrics-listen-address",
-                "127.0.0.1",
-            ],
-            log_file=logs / f"{spec.app_id}-daprd.log",
-            env=base_env,
-            cwd=self.run_dir,
-        )
-        app = ManagedProcess(
-            spec.app_id,
-            command,
-            log_file=logs / f"{spec.app_id}.log",
-            env=app_env,
-            cwd=spec.app_dir,
-        )
-        sidecar.start()
-        app.start()
-        running = RunningApp(spec, app, sidecar, ports)
-        self.running[spec.app_id] = running
-        return running
+def LoopbackPlatform(**kwargs: Any) -> LocalPlatform:  # noqa: N802 - reads as a class
+    """A ``LocalPlatform`` without placement and scheduler (nothing here needs actors or
+    workflows); every socket is on 127.0.0.1."""
+    return LocalPlatform(control_plane=False, **kwargs)
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
@@ -216,7 +149,7 @@ def main() -> None:
         secrets = base / "secrets.json"
         secrets.write_text((REPO / "components/secrets/secrets.template.json").read_text())
         servers: list[Server] = []
-        platform: LoopbackPlatform | None = None
+        platform: LocalPlatform | None = None
         try:
             factories: list[Callable[[], Server]] = [
                 lambda: RedisServer(base / "redis", free_port()),

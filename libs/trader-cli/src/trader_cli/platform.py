@@ -164,6 +164,9 @@ class LocalPlatform:
     echo: bool = False
     log_level: str = "warn"
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # Placement and scheduler serve actors, workflows and jobs; a platform without them (e.g. a
+    # benchmark of pub/sub) starts faster and opens fewer ports.
+    control_plane: bool = True
     running: dict[str, RunningApp] = field(default_factory=dict)
     placement: PlacementService | None = None
     scheduler: SchedulerService | None = None
@@ -174,13 +177,14 @@ class LocalPlatform:
 
     def start(self, timeout: float = 90.0) -> None:
         try:
-            self.placement = PlacementService(self.run_dir / "placement", self.placement_port)
-            self.placement.start()
-            self.scheduler = SchedulerService(self.run_dir / "scheduler", self.scheduler_port)
-            self.scheduler.start()
-            self._say(
-                f"✓ Dapr placement :{self.placement_port} and scheduler :{self.scheduler_port}"
-            )
+            if self.control_plane:
+                self.placement = PlacementService(self.run_dir / "placement", self.placement_port)
+                self.placement.start()
+                self.scheduler = SchedulerService(self.run_dir / "scheduler", self.scheduler_port)
+                self.scheduler.start()
+                self._say(
+                    f"✓ Dapr placement :{self.placement_port} and scheduler :{self.scheduler_port}"
+                )
             config = render_config(self.config, self.run_dir / "config.yaml")
             for spec in self.apps:
                 self.start_app(spec, config)
@@ -243,8 +247,12 @@ class LocalPlatform:
                 ports=ports,
                 resources_paths=self.resources_paths,
                 config=config,
-                placement_address=f"127.0.0.1:{self.placement_port}",
-                scheduler_address=f"127.0.0.1:{self.scheduler_port}",
+                placement_address=(
+                    f"127.0.0.1:{self.placement_port}" if self.control_plane else None
+                ),
+                scheduler_address=(
+                    f"127.0.0.1:{self.scheduler_port}" if self.control_plane else None
+                ),
                 log_level=self.log_level,
             ),
             log_file=logs / f"{spec.app_id}-daprd.log",
