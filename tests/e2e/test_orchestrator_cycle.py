@@ -5,6 +5,7 @@ right after the cycle starts and restarted, the workflow resumes and no order is
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -99,3 +100,29 @@ def test_cycle_workflow_killed_mid_cycle_resumes_without_double_orders(
             if e["data"].get("order_id") == mine[0]["order_id"] and "filled" in e["type"]
         ]
         assert len({e["id"] for e in fills}) == len(fills) >= 1
+
+    # The operator's command line against the same running apps.
+    from typer.testing import CliRunner
+
+    from trader_cli.main import app as trader
+
+    cli = CliRunner()
+    listed = cli.invoke(trader, ["orders", "--symbol", symbol, "--json", "--url", engine])
+    assert listed.exit_code == 0, listed.output
+    assert [o["client_order_id"] for o in json.loads(listed.output)] == [f"{cycle_id}:{symbol}"]
+    held = cli.invoke(trader, ["positions", "--json", "--url", engine])
+    assert held.exit_code == 0, held.output
+    assert [p["symbol"] for p in json.loads(held.output)] == [symbol]
+    paused = cli.invoke(trader, ["pause", "--strategy", "momo", "--url", orchestrator])
+    assert paused.exit_code == 0, paused.output
+    assert "momo: running → paused" in paused.output
+    refused = httpx.post(
+        f"{orchestrator}/cycles", json={"strategy_id": "momo", "symbols": [symbol]}
+    )
+    assert refused.status_code == 409
+    again_paused = cli.invoke(trader, ["pause", "--strategy", "momo", "--url", orchestrator])
+    assert again_paused.exit_code == 1
+    assert "cannot pause momo: it is paused" in again_paused.output
+    killed = cli.invoke(trader, ["kill-switch", "--json", "--url", orchestrator])
+    assert killed.exit_code == 0, killed.output
+    assert json.loads(killed.output)["halted"] is True

@@ -13,6 +13,7 @@ from typing import Annotated
 import httpx
 import typer
 
+from . import ops
 from .errors import SetupError
 from .installer import ensure_debian_packages, ensure_kafka, ensure_secrets_file, kafka_libs_dir
 from .paths import local_dir, repo_root
@@ -280,6 +281,9 @@ def backtest(ctx: typer.Context) -> None:
     from orchestrator.backtest.cli import backtest_app
 
     backtest_app(args=list(ctx.args), prog_name="trader backtest")
+
+
+ops.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry
