@@ -11,7 +11,7 @@ start (trader_cli's servers, daprd command and ``LocalPlatform``; the shipped co
 Dapr configuration, trace sampling from ``TRADER_TRACE_SAMPLING`` as always): Redis, NATS,
 market-data (feed off: this process drives its pipeline) and the recorder
 (tests/support/recorder.py), each with its daprd — every socket on 127.0.0.1 (see
-``LoopbackPlatform``). Stops all of it; about 80 s in all.
+``bench._sidecars``). Stops all of it; about 80 s in all.
 
 1. ``paced``: a rate the subscriber keeps up with; the publish → subscriber latency measured at
    the recorder (arrival time minus the quote's ``ts_event``, stamped when it is made).
@@ -28,27 +28,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import cycle
 from pathlib import Path
-from typing import Any
 from uuid import uuid4
 
-import httpx
-
+from bench._sidecars import daprd_version, nats_redis_platform, percentile
 from market_data.domain.synthetic import SyntheticMarket
 from market_data.service.pipeline import MarketPipeline
 from tests.support.platform import Recorder, start_market_data, start_recorder
-from trader_cli.infra import NatsServer, RedisServer, Server
-from trader_cli.netutil import free_port
-from trader_cli.platform import LocalPlatform
-from trader_cli.runfile import Profile, load_run_file
 from trader_common.adapters.dapr import DaprEventPublisher, DaprSidecar
 from trader_common.contracts import QuoteUpdated
 
@@ -66,12 +58,6 @@ AIM = 20_000
 Ticks = Callable[[], list[QuoteUpdated]]
 
 
-def LoopbackPlatform(**kwargs: Any) -> LocalPlatform:  # noqa: N802 - reads as a class
-    """A ``LocalPlatform`` without placement and scheduler (nothing here needs actors or
-    workflows); every socket is on 127.0.0.1."""
-    return LocalPlatform(control_plane=False, **kwargs)
-
-
 @dataclass
 class Phase:
     name: str
@@ -83,13 +69,6 @@ class Phase:
     @property
     def rate(self) -> float:
         return self.published / self.seconds if self.seconds else 0.0
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 def _live_ticks(symbols: list[str]) -> Ticks:
@@ -168,75 +147,36 @@ def _run_phase(
         f"{phase.name:>13}: {phase.published:7,} quotes in {phase.seconds:4.1f} s = "
         f"{phase.rate:7,.0f} quotes/s published | subscriber got {phase.received:7,} "
         f"({phase.received / max(phase.published, 1):4.0%}) within {DRAIN_SECONDS:.0f} s after; "
-        f"latency p50 {_percentile(latencies, 50):8,.1f} ms, p99 "
-        f"{_percentile(latencies, 99):8,.1f} ms",
+        f"latency p50 {percentile(latencies, 50):8,.1f} ms, p99 "
+        f"{percentile(latencies, 99):8,.1f} ms",
         flush=True,
     )
     return phase
 
 
-def _daprd_version(sidecar_url: str) -> Any:
-    try:
-        return httpx.get(f"{sidecar_url}/v1.0/metadata", timeout=5).json()["runtimeVersion"]
-    except (httpx.HTTPError, KeyError, ValueError):
-        return "?"
-
-
 def main() -> None:
-    profile = Profile(pubsub="nats", state="redis")
-    run_file = load_run_file(REPO / "dapr" / "dapr.yaml")
-    with tempfile.TemporaryDirectory(prefix="bench-market-data-") as folder:
-        base = Path(folder)
-        secrets = base / "secrets.json"
-        secrets.write_text((REPO / "components/secrets/secrets.template.json").read_text())
-        servers: list[Server] = []
-        platform: LocalPlatform | None = None
-        try:
-            # One after the other, so each takes a port that is free once the previous listens.
-            factories: list[Callable[[], Server]] = [
-                lambda: RedisServer(base / "redis", free_port()),
-                lambda: NatsServer(base / "nats", free_port()),
-            ]
-            for factory in factories:
-                servers.append(factory())
-                servers[-1].start(timeout=60)
-            platform = LoopbackPlatform(
-                apps=[],
-                resources_paths=profile.resources_paths(REPO, run_file.resources_paths),
-                config=run_file.config,
-                infra_env={k: v for server in servers for k, v in server.env.items()},
-                run_dir=base / "run",
-                python=sys.executable,
-                secrets_file=secrets,
-                log_level="warn",
-            )
-            platform.start(timeout=120)
-            recorder = start_recorder(platform, keep_events=False)
-            market = start_market_data(
-                platform, {"MARKET_DATA_FEED": "off", "MARKET_DATA_LOG_LEVEL": "WARNING"}
-            )
-            port = market.ports.http
-            print(
-                f"NATS JetStream, {len(SYMBOLS)} symbols in {PUBLISHERS} concurrent pipelines, "
-                f"daprd {_daprd_version(market.sidecar_url)}, trace sampling "
-                f"{os.environ.get('TRADER_TRACE_SAMPLING', '1')}, {os.cpu_count()} CPUs, "
-                f"load average {os.getloadavg()[0]:.1f} (others' work included)",
-                flush=True,
-            )
-            _run_phase("paced", recorder, port, _live_ticks, PACED_SECONDS, PACED_QUOTES_PER_SECOND)
-            full = _run_phase("full speed", recorder, port, _live_ticks, FULL_SECONDS)
-            bare = _run_phase("publish only", recorder, port, _premade_ticks, FULL_SECONDS / 2)
-            print(
-                f"sustained publish rate, market-data path: {full.rate:,.0f} quotes/s "
-                f"({full.rate / AIM:.0%} of the {AIM:,}/s aim); with the quotes made "
-                f"beforehand: {bare.rate:,.0f} quotes/s ({bare.rate / AIM:.0%}); load average "
-                f"{os.getloadavg()[0]:.1f}"
-            )
-        finally:
-            if platform is not None:
-                platform.stop()
-            for server in reversed(servers):
-                server.stop()
+    with nats_redis_platform("bench-market-data-") as platform:
+        recorder = start_recorder(platform, keep_events=False)
+        market = start_market_data(
+            platform, {"MARKET_DATA_FEED": "off", "MARKET_DATA_LOG_LEVEL": "WARNING"}
+        )
+        port = market.ports.http
+        print(
+            f"NATS JetStream, {len(SYMBOLS)} symbols in {PUBLISHERS} concurrent pipelines, "
+            f"daprd {daprd_version(market.sidecar_url)}, trace sampling "
+            f"{os.environ.get('TRADER_TRACE_SAMPLING', '1')}, {os.cpu_count()} CPUs, "
+            f"load average {os.getloadavg()[0]:.1f} (others' work included)",
+            flush=True,
+        )
+        _run_phase("paced", recorder, port, _live_ticks, PACED_SECONDS, PACED_QUOTES_PER_SECOND)
+        full = _run_phase("full speed", recorder, port, _live_ticks, FULL_SECONDS)
+        bare = _run_phase("publish only", recorder, port, _premade_ticks, FULL_SECONDS / 2)
+        print(
+            f"sustained publish rate, market-data path: {full.rate:,.0f} quotes/s "
+            f"({full.rate / AIM:.0%} of the {AIM:,}/s aim); with the quotes made "
+            f"beforehand: {bare.rate:,.0f} quotes/s ({bare.rate / AIM:.0%}); load average "
+            f"{os.getloadavg()[0]:.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ pytestmark = pytest.mark.e2e
 
 TOPICS = ("trade.events", "position.updates")
 FILLED = "ai.active-trader.trade.order-filled.v1"
-PROBE = "ai.active-trader.test.probe.v1"
 ORDERS = 30
 QTY = Decimal(2)
 
@@ -41,35 +40,6 @@ def _quote(bid: str, ask: str) -> QuoteUpdated:
         bid_size=100,
         ask_size=100,
     )
-
-
-def _wait_subscribed(recorder: Recorder) -> None:
-    """A probe per topic, published through the recorder's own sidecar, comes back to it."""
-    for topic in TOPICS:
-
-        def seen(topic: str = topic) -> bool:
-            probe = {
-                "specversion": "1.0",
-                "id": str(uuid4()),
-                "source": "/e2e",
-                "type": PROBE,
-                "datacontenttype": "application/json",
-                "data": {},
-            }
-            response = httpx.post(
-                f"{recorder.sidecar_url}/v1.0/publish/pubsub/{topic}",
-                json=probe,
-                headers={"content-type": "application/cloudevents+json"},
-                timeout=10,
-            )
-            assert response.status_code == 204, response.text
-            return eventually(
-                lambda: any(e["id"] == probe["id"] for e in recorder.received(topic)),
-                timeout=3,
-                what=f"probe on {topic}",
-            )
-
-        eventually(seen, timeout=90, what=f"the recorder's subscription to {topic}")
 
 
 def _submit(url: str, client_order_id: str) -> int:
@@ -115,7 +85,7 @@ def test_trading_engine_sigkill_mid_stream_recovers_state_and_publishes_each_eve
     running = platform.start_app(recorder_spec(TOPICS))
     platform.wait_ready([running])
     recorder = Recorder(running, list(TOPICS))
-    _wait_subscribed(recorder)
+    recorder.wait_subscribed()
 
     # Quotes reach the engine through the broker (published by the recorder's sidecar).
     recorder.publish(_quote("100.00", "100.10"))
@@ -198,7 +168,7 @@ def test_trading_engine_sigkill_mid_stream_recovers_state_and_publishes_each_eve
         return fills
 
     eventually(all_fills, what="a fill event per order on trade.events")
-    received = [e for e in recorder.received() if e["type"] != PROBE]
+    received = [e for e in recorder.received() if e["id"] not in recorder.probe_ids]
     event_ids = [e["id"] for e in received]
     assert len(event_ids) == len(set(event_ids)), "an event id was delivered twice"
     fills = [e for e in received if e["type"] == FILLED]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import uuid4
@@ -91,6 +91,7 @@ def recorder_spec(
 class Recorder:
     running: RunningApp
     topics: Sequence[str]
+    probe_ids: set[str] = field(default_factory=set)  # to tell probes from the events under test
 
     @property
     def url(self) -> str:
@@ -161,6 +162,7 @@ class Recorder:
         for topic in self.topics:
             while True:
                 probe = self._probe(topic)
+                self.probe_ids.add(str(probe.event_id))
                 self.publish(probe, topic=topic)
                 seen = self._seen(topic, str(probe.event_id), min(2.0, timeout))
                 if seen:

@@ -309,18 +309,28 @@ async def test_api_readiness_includes_the_database(api: httpx.AsyncClient) -> No
 
 async def test_readiness_unreachable_database_is_not_ready() -> None:
     from analytics.adapters.database import Database
-    from analytics.adapters.readiness import SidecarAndDatabase
+    from analytics.adapters.readiness import database_readiness
     from trader_cli.netutil import free_port
+    from trader_common.app import DaprPlatform, build_app
 
     database = Database(f"host=127.0.0.1 port={free_port()} user=trader dbname=trader")
-    sidecar = SidecarAndDatabase(database, free_port(), "127.0.0.1", None)
-    try:
-        health = await sidecar.health(("pubsub",))
-    finally:
-        await sidecar.close()
-    assert not health.healthy
-    assert "sidecar unreachable" in health.detail
-    assert "database unavailable" in health.detail
+    settings = AnalyticsSettings(database_dsn="host=unused", log_json=False)
+    settings.sidecar.http_port = free_port()
+    app = build_app(
+        settings,
+        title="readiness",
+        description="readiness",
+        platform=DaprPlatform.from_settings(settings, ("pubsub",)),
+        readiness_checks=[database_readiness(database)],
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        response = await client.get("/readyz")
+    health = response.json()
+    assert response.status_code == 503
+    assert "sidecar unreachable" in health["detail"]
+    assert "database unavailable" in health["detail"]
 
 
 async def test_api_start_without_a_reachable_database_fails_clearly() -> None:

@@ -11,7 +11,7 @@ from trader_common.settings import load_settings
 from .adapters.charts import MatplotlibChartRenderer
 from .adapters.database import Database
 from .adapters.postgres import PostgresReadModel
-from .adapters.readiness import platform_with_database
+from .adapters.readiness import database_readiness
 from .api import admin, charts, drawdowns, equity, events, metrics, pnl, rolling
 from .api.errors import install_error_handlers
 from .service.performance import PerformanceService
@@ -52,7 +52,8 @@ def create_app(settings: AnalyticsSettings | None = None) -> FastAPI:
             "on PostgreSQL). Money is decimal strings; times are UTC; daily figures are per UTC "
             "day. Definitions: docs/analytics-metrics.md."
         ),
-        platform=platform_with_database(settings, database, ("pubsub",)),
+        required_components=("pubsub",),
+        readiness_checks=[database_readiness(database)],
         routers=[
             metrics.router,
             equity.router,

@@ -10,10 +10,9 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from trader_common.app import DaprPlatform, build_app
+from trader_common.app import DaprPlatform, Readiness, build_app
 from trader_common.contracts import ConnectorHealth, utc_now
 from trader_common.ports import EventPublisher, StateStore
 from trader_common.runner import serve
@@ -114,43 +113,21 @@ def _provider(
     )
 
 
-def _install_readiness(app: FastAPI) -> None:
-    """Replace the shared /readyz with one that also reports connector health.
-
-    Readiness still fails (503) only when the sidecar is not ready: a provider being down
-    degrades the service (reported here, on /connectors and as system events) but the cache,
-    the other connectors and the offline feeds keep serving.
-    """
-
-    async def readyz(request: Request) -> JSONResponse:
-        platform: DaprPlatform = request.app.state.platform
-        health = await platform.sidecar.health(platform.required_components)
-        guards: list[GuardedConnector] = request.app.state.connectors
-        connectors = {g.name: str(g.health) for g in guards}
-        runner: FeedRunner | None = request.app.state.feed
-        body = {
-            "status": "ready" if health.healthy else "not-ready",
-            "detail": health.detail,
-            "components": list(health.components),
-            "subscriptions": list(health.subscriptions),
+async def _connector_readiness(app: FastAPI) -> Readiness:
+    """Connector health alongside readiness. A provider being down degrades the service
+    (reported here, on /connectors and as system events) but never makes it unready: the cache,
+    the other connectors and the offline feeds keep serving."""
+    guards: list[GuardedConnector] = app.state.connectors
+    connectors = {g.name: str(g.health) for g in guards}
+    runner: FeedRunner | None = app.state.feed
+    return Readiness(
+        ready=True,
+        report={
             "feed": runner.state if runner else "off",
             "connectors": connectors,
             "degraded": sorted(n for n, h in connectors.items() if h != ConnectorHealth.HEALTHY),
-        }
-        return JSONResponse(body, status_code=200 if health.healthy else 503)
-
-    app.add_api_route(
-        "/readyz",
-        readyz,
-        methods=["GET"],
-        tags=["health"],
-        operation_id="market_data_readyz",
-        summary="Readiness: the sidecar is ready; connector health is reported alongside",
-        responses={503: {"description": "Not ready, with the reason"}},
+        },
     )
-    # Routes match in order: put ours ahead of the shared health router's /readyz (which is
-    # left untouched, as other apps share it).
-    app.router.routes.insert(0, app.router.routes.pop())
 
 
 def create_app(
@@ -194,12 +171,12 @@ def create_app(
         on_startup=start,
         on_shutdown=stop,
         platform=platform,
+        readiness_checks=[_connector_readiness],
     )
     # Never let HTTP client debug logs print request URLs (Finnhub puts its token there) or
     # websocket frames (Alpaca's auth frame carries the keys).
     for noisy in ("urllib3", "websockets", "requests"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    _install_readiness(app)
 
     the_platform: DaprPlatform = app.state.platform
     # Dapr's bulk publish keeps no order inside a request: one event per symbol per request.

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -72,20 +72,43 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@dataclass(frozen=True)
+class Readiness:
+    """What one app-specific readiness check found: whether the app may take traffic, why
+    not, and fields to add to the /readyz body."""
+
+    ready: bool
+    detail: str | None = None
+    report: Mapping[str, Any] = field(default_factory=dict)
+
+
+ReadinessCheck = Callable[[FastAPI], Awaitable[Readiness]]
+
+
 @health_router.get(
     "/readyz",
-    summary="Readiness: the sidecar is healthy and has this app's components",
+    summary="Readiness: the sidecar is healthy and has this app's components, and the app's "
+    "own checks pass",
     responses={503: {"description": "Not ready, with the reason"}},
 )
-async def readyz(platform: PlatformDep) -> JSONResponse:
+async def readyz(request: Request, platform: PlatformDep) -> JSONResponse:
     health = await platform.sidecar.health(platform.required_components)
-    body = {
-        "status": "ready" if health.healthy else "not-ready",
-        "detail": health.detail,
+    ready = health.healthy
+    details = [] if health.healthy else [health.detail]
+    body: dict[str, Any] = {
         "components": list(health.components),
         "subscriptions": list(health.subscriptions),
     }
-    return JSONResponse(body, status_code=200 if health.healthy else 503)
+    checks: Sequence[ReadinessCheck] = request.app.state.readiness_checks
+    for check in checks:
+        found = await check(request.app)
+        body.update(found.report)
+        if not found.ready:
+            ready = False
+            details.append(found.detail or "not ready")
+    body["status"] = "ready" if ready else "not-ready"
+    body["detail"] = "; ".join(details) if details else "ok"
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -112,6 +135,7 @@ def build_app(
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
     platform: DaprPlatform | None = None,
+    readiness_checks: Sequence[ReadinessCheck] = (),
 ) -> FastAPI:
     """Assemble an app: logging, telemetry, the platform handle, health, error mapping."""
     configure_logging(settings.app_id, settings.log_level, settings.log_json)
@@ -133,6 +157,7 @@ def build_app(
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.platform = the_platform
+    app.state.readiness_checks = list(readiness_checks)
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)

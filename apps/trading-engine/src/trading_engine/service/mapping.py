@@ -5,6 +5,7 @@ bookkeeping) are stored but not published."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from trader_common.contracts import Event, PositionChanged
 from trader_common.contracts import system as system_contracts
@@ -17,17 +18,26 @@ from ..domain.state import EngineState
 
 SCOPE_GLOBAL = "global"
 
+_ORDER_HEADER = (
+    "event_id",
+    "ts_event",
+    "ts_recorded",
+    "order_id",
+    "client_order_id",
+    "strategy_id",
+    "symbol",
+)
+
+
+def _order_header(e: domain.DomainEvent) -> dict[str, Any]:
+    """The fields every order event carries, named as the contracts name them."""
+    return {name: getattr(e, name) for name in _ORDER_HEADER}
+
 
 def _accepted(e: domain.OrderAccepted) -> trade_contracts.OrderAccepted:
     t: OrderTicket = e.ticket
     return trade_contracts.OrderAccepted(
-        event_id=e.event_id,
-        ts_event=e.ts_event,
-        ts_recorded=e.ts_recorded,
-        order_id=e.order_id,
-        client_order_id=e.client_order_id,
-        strategy_id=e.strategy_id,
-        symbol=e.symbol,
+        **_order_header(e),
         side=t.side,
         order_type=t.order_type,
         time_in_force=t.time_in_force,
@@ -48,13 +58,7 @@ def _accepted(e: domain.OrderAccepted) -> trade_contracts.OrderAccepted:
 
 def _fill(e: domain.OrderFillEvent) -> Event:
     common = {
-        "event_id": e.event_id,
-        "ts_event": e.ts_event,
-        "ts_recorded": e.ts_recorded,
-        "order_id": e.order_id,
-        "client_order_id": e.client_order_id,
-        "strategy_id": e.strategy_id,
-        "symbol": e.symbol,
+        **_order_header(e),
         "fill_id": e.fill_id,
         "side": e.side,
         "fill_qty": e.fill_qty,
@@ -106,26 +110,14 @@ def to_contract_events(
         elif isinstance(e, domain.OrderRejected):
             out.append(
                 trade_contracts.OrderRejected(
-                    event_id=e.event_id,
-                    ts_event=e.ts_event,
-                    ts_recorded=e.ts_recorded,
-                    order_id=e.order_id,
-                    client_order_id=e.client_order_id,
-                    strategy_id=e.strategy_id,
-                    symbol=e.symbol,
+                    **_order_header(e),
                     reason=e.reason,
                 )
             )
         elif isinstance(e, domain.OrderCanceled):
             out.append(
                 trade_contracts.OrderCanceled(
-                    event_id=e.event_id,
-                    ts_event=e.ts_event,
-                    ts_recorded=e.ts_recorded,
-                    order_id=e.order_id,
-                    client_order_id=e.client_order_id,
-                    strategy_id=e.strategy_id,
-                    symbol=e.symbol,
+                    **_order_header(e),
                     reason=e.reason,
                     filled_qty=e.filled_qty,
                 )
@@ -133,13 +125,7 @@ def to_contract_events(
         elif isinstance(e, domain.OrderExpired):
             out.append(
                 trade_contracts.OrderExpired(
-                    event_id=e.event_id,
-                    ts_event=e.ts_event,
-                    ts_recorded=e.ts_recorded,
-                    order_id=e.order_id,
-                    client_order_id=e.client_order_id,
-                    strategy_id=e.strategy_id,
-                    symbol=e.symbol,
+                    **_order_header(e),
                     reason=e.reason,
                     filled_qty=e.filled_qty,
                 )
@@ -147,13 +133,7 @@ def to_contract_events(
         elif isinstance(e, domain.OrderReplaced):
             out.append(
                 trade_contracts.OrderReplaced(
-                    event_id=e.event_id,
-                    ts_event=e.ts_event,
-                    ts_recorded=e.ts_recorded,
-                    order_id=e.order_id,
-                    client_order_id=e.client_order_id,
-                    strategy_id=e.strategy_id,
-                    symbol=e.symbol,
+                    **_order_header(e),
                     replaced_by=e.replaced_by,
                 )
             )
