@@ -186,8 +186,13 @@ class LocalPlatform:
                     f"✓ Dapr placement :{self.placement_port} and scheduler :{self.scheduler_port}"
                 )
             config = render_config(self.config, self.run_dir / "config.yaml")
-            for spec in self.apps:
-                self.start_app(spec, config)
+            for index, spec in enumerate(self.apps):
+                running = self.start_app(spec, config)
+                if index == 0:
+                    # The first sidecar creates what components share (the PostgreSQL state
+                    # store's tables, for one); sidecars initialising them at the same moment
+                    # race on CREATE TABLE and one dies. The others start once it is done.
+                    self.wait_components(running, timeout)
             self.wait_ready(self.running.values(), timeout)
         except BaseException:
             self.stop()
@@ -294,6 +299,27 @@ class LocalPlatform:
             details = "; ".join(f"{a}: {last_detail.get(a, 'no answer')}" for a in pending)
             logs = ", ".join(str(pending[a].sidecar.log_file) for a in pending)
             raise SetupError(f"not ready after {timeout:.0f}s — {details}", f"see {logs}")
+
+    def wait_components(self, app: RunningApp, timeout: float) -> None:
+        """Until the sidecar has initialised its components (its outbound health is green)."""
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2) as client:
+            while time.monotonic() < deadline:
+                if not app.sidecar.alive():
+                    raise SetupError(
+                        f"{app.sidecar.name} exited during start-up: {exit_reason(app.sidecar)}",
+                        f"see {app.sidecar.log_file}",
+                    )
+                try:
+                    if client.get(f"{app.sidecar_url}/v1.0/healthz/outbound").status_code < 300:
+                        return
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+        raise SetupError(
+            f"{app.sidecar.name} did not initialise its components within {timeout:.0f}s",
+            f"see {app.sidecar.log_file}",
+        )
 
     def restart_app(self, app_id: str, timeout: float = 60.0) -> RunningApp:
         """Start the app process again (after ``kill``), keeping its sidecar."""
