@@ -16,15 +16,17 @@ from trader_common.settings import load_settings
 
 from .adapters.calendar import ExchangeCalendarSessions
 from .adapters.dapr_store import DaprEventStore, DaprOutbox, DaprSnapshotStore
-from .api import account, events, orders, positions, quotes, trading_state
+from .api import account, events, market, orders, positions, quotes, trading_state
 from .api.errors import install_error_handlers
+from .broker_routing import AlpacaRouting, DaprSecrets
 from .domain.assets import Asset, AssetRegistry
-from .domain.core import AccountConfig
+from .domain.core import AccountConfig, ExchangeConfig
 from .domain.events import AccountType
 from .domain.risk import RiskLimits
-from .service.clock import SystemClock
+from .service.clock import MarketClock, SystemClock
 from .service.engine import TradingEngine
 from .service.quotes import QuoteBook
+from .service.routing import RoutedTradingService
 from .service.trading_service import TradingService
 from .settings import TradingEngineSettings
 
@@ -69,6 +71,7 @@ class StartedService:
     def __init__(self, service: TradingService) -> None:
         self.service = service
         self.ready = asyncio.Event()
+        self.routing: AlpacaRouting | None = None  # broker=alpaca
 
 
 async def _start_and_tick(started: StartedService, settings: TradingEngineSettings) -> None:
@@ -82,6 +85,14 @@ async def _start_and_tick(started: StartedService, settings: TradingEngineSettin
         except Exception:
             log.warning("trading engine not started yet; retrying", exc_info=True)
             await asyncio.sleep(0.5)
+    while started.routing is not None:
+        try:
+            await started.routing.connect()
+            break
+        except Exception as error:
+            # Not ready (503) until Alpaca is configured: never silently the paper exchange.
+            log.error("trading engine cannot route orders to Alpaca: %s", error)
+            await asyncio.sleep(5)
     started.ready.set()
     log.info("trading engine started", extra={"version": service.engine.version})
     while True:
@@ -102,6 +113,8 @@ def create_app(settings: TradingEngineSettings | None = None) -> FastAPI:
         task = asyncio.create_task(_start_and_tick(app.state.started, settings))
 
     async def on_shutdown(app: FastAPI) -> None:
+        if app.state.started.routing is not None:
+            await app.state.started.routing.stop()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -117,6 +130,7 @@ def create_app(settings: TradingEngineSettings | None = None) -> FastAPI:
             account.router,
             trading_state.router,
             quotes.router,
+            market.router,
             events.router,
         ],
         on_startup=on_startup,
@@ -124,12 +138,15 @@ def create_app(settings: TradingEngineSettings | None = None) -> FastAPI:
     )
     platform = app.state.platform
     records = RecordStore(platform.state, f"/{settings.app_id}")
-    service = TradingService(
+    routed = settings.broker == "alpaca"
+    service = (RoutedTradingService if routed else TradingService)(
         TradingEngine(
             assets=build_assets(settings),
             calendar=ExchangeCalendarSessions(),
-            clock=SystemClock(),
+            clock=MarketClock() if settings.clock == "market" else SystemClock(),
+            exchange=ExchangeConfig(bar_timeframe=settings.bar_timeframe),
             risk=build_risk(settings),
+            external=routed,
         ),
         store=DaprEventStore(records, f"/{settings.app_id}"),
         snapshots=DaprSnapshotStore(records),
@@ -139,6 +156,9 @@ def create_app(settings: TradingEngineSettings | None = None) -> FastAPI:
         service_name=settings.app_id,
     )
     app.state.started = StartedService(service)
+    if isinstance(service, RoutedTradingService):
+        secrets = DaprSecrets(platform.sidecar, settings.secret_store)
+        app.state.started.routing = AlpacaRouting(service, settings, secrets)
     app.state.trading_service = service
     app.state.quote_book = QuoteBook(platform.state, settings.quote_ttl_seconds)
     install_error_handlers(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -44,6 +45,24 @@ class TradingEngineSettings(AppSettings):
     max_orders_per_second: int | None = Field(default=None, ge=1)
     max_daily_loss: Decimal | None = Field(default=None, gt=0)
     max_drawdown_pct: Decimal | None = Field(default=None, gt=0)
+
+    # The paper exchange: which bars fill orders (bars of other timeframes only mark), and
+    # the clock: "system" (wall time) or "market" (the time of the latest market event, for
+    # replaying past bars, e.g. `trader dual-run`).
+    bar_timeframe: Literal["1Min", "5Min", "15Min", "1Hour", "1Day"] = "1Min"
+    clock: Literal["system", "market"] = "system"
+
+    # Where orders execute: "paper" (the in-process exchange) or "alpaca" (Alpaca's paper API
+    # through alpaca-py; keys from the secret store as alpaca:api-key and alpaca:secret-key).
+    # The URL overrides point alpaca-py elsewhere (local fakes, a proxy).
+    broker: Literal["paper", "alpaca"] = "paper"
+    secret_store: str = Field(default="secretstore", min_length=1)
+    alpaca_trading_url: str | None = None
+    alpaca_stream_url: str | None = None
+    alpaca_retry_attempts: int = Field(default=3, ge=0, le=10)
+    alpaca_retry_wait_seconds: float = Field(default=3.0, gt=0, le=60)
+    alpaca_reconcile_seconds: float = Field(default=15.0, gt=0, le=3600)
+    alpaca_resubmit_seconds: float = Field(default=60.0, ge=0, le=3600)
 
     # Persistence: the event stream in the state store, and the timer that lets time pass
     # (expiries, risk days) and retries unpublished outbox messages.

@@ -43,6 +43,11 @@ def _answer(service: TradingService, outcome: Outcome, created: int) -> JSONResp
         body = Problem(error="order rejected", detail=outcome.rejected_reason, order=order)
         return JSONResponse(body.model_dump(mode="json"), status_code=422)
     assert order is not None
+    view = service.engine.order(order.order_id)
+    if view is not None and view.status is OrderStatus.PENDING_NEW and view.broker_order_id is None:
+        # Recorded, but the broker has not confirmed it (it was unreachable or rate-limited):
+        # reconciliation places it or rejects it; the client must not send it again.
+        return JSONResponse(order.model_dump(mode="json"), status_code=202)
     return JSONResponse(order.model_dump(mode="json"), status_code=created)
 
 

@@ -27,6 +27,7 @@ from trader_common.contracts.trade import (
 )
 
 from .assets import Asset, AssetRegistry
+from .broker import BrokerReport, fill_id_for
 from .commands import (
     TIF_ORDER_TYPES,
     CancelAllOrders,
@@ -52,14 +53,17 @@ from .events import (
     MarketBarObserved,
     MarketQuoteObserved,
     OrderAccepted,
+    OrderAcknowledged,
     OrderActivated,
     OrderCanceled,
+    OrderCancelRequested,
     OrderExpired,
     OrderFilled,
     OrderPartiallyFilled,
     OrderQuantityReduced,
     OrderRejected,
     OrderReplaced,
+    OrderStatusChanged,
     OrderTriggered,
     RiskDayStarted,
     RiskLimitBreached,
@@ -69,7 +73,7 @@ from .events import (
 )
 from .market import Bar, Quote
 from .numbers import HUNDRED, ONE, ZERO, ceil_to, cents, floor_to, is_multiple, nearest
-from .orders import Order, OrderTicket, check_transition
+from .orders import TERMINAL_STATUSES, Order, OrderTicket, can_transition, check_transition
 from .records import record
 from .risk import (
     SEVERITY,
@@ -150,6 +154,21 @@ class Outcome:
         return self.order_id is not None and self.rejected_reason is None
 
 
+@record
+class ReportOutcome:
+    """What a broker report did: the events it emitted and, when it changed nothing or not
+    everything it said, why (stale, repeated, unknown order, ...)."""
+
+    events: list[DomainEvent]
+    order_id: UUID | None = None
+    ignored: str | None = None
+
+
+# Broker statuses that mean "working" when they answer a pending_new order.
+_ACK_STATUSES = frozenset({S.NEW, S.ACCEPTED, S.HELD, S.ACCEPTED_FOR_BIDDING, S.PENDING_NEW})
+_PRICE_STEP = Decimal("0.000001")  # derived (average) fill prices are kept to 6 decimals
+
+
 class _OrderKeys(TypedDict):
     event_id: UUID
     ts_event: datetime
@@ -178,8 +197,13 @@ class TradingCore:
         risk: RiskLimits | None = None,
         day_timezone: tzinfo = UTC,
         state: EngineState | None = None,
+        external: bool = False,
     ) -> None:
         self.assets = assets
+        # External execution: a broker matches the orders. The core still checks and records
+        # them (born pending_new), never fills or expires them itself, and applies the broker's
+        # reports (``apply_report``) as the same events.
+        self.external = external
         self.exchange = exchange or ExchangeConfig()
         self.risk = risk or RiskLimits()
         self.state = state or EngineState(rate_memory=self.risk.rate_memory)
@@ -289,6 +313,11 @@ class TradingCore:
                 reason = self._account_refusal(main, cmd, asset, sizing)
             if reason is None and sizing is not None:
                 reason = self._risk_refusal(main, cmd, sizing, now, len(tickets), exclude=None)
+        if self.external and cmd.order_class is not OrderClass.SIMPLE:
+            reason = (
+                f"{cmd.order_class.value} orders are not routed to the broker by this engine: "
+                "submit simple orders"
+            )
         if reason is not None or sizing is None or asset is None:
             text = reason or "refused"
             self._emit(
@@ -306,7 +335,8 @@ class TradingCore:
             )
             return Outcome(events=out, order_id=main.order_id, rejected_reason=text)
         self._accept(tickets, asset, sizing, now, session)
-        self._match_on_arrival([state.orders[t.order_id] for t in tickets], session)
+        if not self.external:
+            self._match_on_arrival([state.orders[t.order_id] for t in tickets], session)
         return Outcome(events=out, order_id=main.order_id)
 
     def _tickets(self, cmd: SubmitOrder) -> list[OrderTicket]:
@@ -621,6 +651,9 @@ class TradingCore:
             mark = water_mark
             if ticket.order_type is OrderType.TRAILING_STOP and mark is None:
                 mark = self._fresh_touch(ticket.symbol, ticket.side is SELL, now)
+            if self.external:
+                # The broker works, triggers and expires it; until it answers it is pending_new.
+                status, expires_at, auction_at, mark = S.PENDING_NEW, None, None, None
             self._emit(
                 OrderAccepted(
                     event_id=self._ids(),
@@ -760,6 +793,11 @@ class TradingCore:
                 events=out, order_id=old.order_id, rejected_reason=f"replace refused: {reason}"
             )
         self._roll_day(now)
+        if self.external:
+            # The broker replaces it: the new order waits (pending_new, ``replaces`` = old) and
+            # the old one ends when the broker reports it replaced.
+            self._accept([ticket], asset, sizing, now, session)
+            return Outcome(events=out, order_id=new_id)
         self._emit(
             OrderReplaced(
                 **self._order_keys(old, now),
@@ -782,11 +820,13 @@ class TradingCore:
     def cancel_order(self, cmd: CancelOrder, now: datetime) -> Outcome:
         out = self._begin(now)
         order = self._find(cmd.order_id, cmd.client_order_id)
-        if order.status is S.CANCELED:
+        if order.status is S.CANCELED or (self.external and order.cancel_requested):
             return Outcome(
                 events=out, order_id=order.order_id, duplicate=True
             )  # a repeated cancel does nothing
-        check_transition(order.order_id, order.status, S.CANCELED)
+        check_transition(
+            order.order_id, order.status, S.PENDING_CANCEL if self.external else S.CANCELED
+        )
         self._cancel(order, cmd.reason, now)
         return Outcome(events=out, order_id=order.order_id)
 
@@ -845,6 +885,9 @@ class TradingCore:
         return self._submit(order, now, session, out)
 
     def _cancel(self, order: Order, reason: str, ts: datetime) -> None:
+        if self.external:
+            self._request_cancel(order, reason, ts)
+            return
         self._emit(
             OrderCanceled(
                 **self._order_keys(order, ts),
@@ -967,7 +1010,7 @@ class TradingCore:
             )
         )
         self._after_mark(quote.symbol, quote.ts)
-        if session.is_open(quote.ts):
+        if session.is_open(quote.ts) and not self.external:
             book = state.working.get(quote.symbol)
             if book:
                 for order in list(book.values()):
@@ -1005,7 +1048,7 @@ class TradingCore:
         )
         self._after_mark(bar.symbol, bar.ts_close)
         in_session = bar.ts_open < session.close and bar.ts_close > session.open
-        if in_session and eligible:
+        if in_session and eligible and not self.external:
             asset = self._asset(bar.symbol)
             share = self.exchange.max_volume_share
             budget = None if share is None else [floor_to(bar.volume * share, asset.qty_step)]
@@ -1493,6 +1536,211 @@ class TradingCore:
                         detail=detail,
                     )
                 )
+
+    # -- external execution (a broker) ------------------------------------------------------
+
+    def _request_cancel(self, order: Order, reason: str, ts: datetime) -> None:
+        if order.cancel_requested or not order.is_open:
+            return
+        if order.status is not S.PENDING_CANCEL and not can_transition(
+            order.status, S.PENDING_CANCEL
+        ):
+            return  # stopped, suspended, ...: the broker decides; nothing to ask for now
+        self._emit(OrderCancelRequested(**self._order_keys(order, ts), reason=reason))
+
+    def apply_report(self, report: BrokerReport, now: datetime) -> ReportOutcome:
+        """Apply what the broker says about one of our orders, as far as it advances the order:
+        the acknowledgment, the fills the broker has and we do not (by cumulative quantity),
+        then the status. Never raises for stale, repeated or surprising reports: it says why
+        it ignored them."""
+        out = self._begin(now)
+        order = self.state.order_by_client_id(report.client_order_id)
+        if order is None:
+            return ReportOutcome(
+                events=out, ignored=f"no order with client_order_id {report.client_order_id!r}"
+            )
+        if report.ts.tzinfo is None:
+            return ReportOutcome(
+                events=out, order_id=order.order_id, ignored="report time has no timezone"
+            )
+        notes: list[str] = []
+        if report.status is S.REJECTED:
+            self._broker_rejected(order, report, notes)
+        else:
+            self._acknowledge(order, report)
+            self._broker_fill(order, report, notes)
+            self._broker_status(order, report, notes)
+        if not out and not notes:
+            notes.append(f"{report.event} ({report.status.value}) changes nothing")
+        return ReportOutcome(events=out, order_id=order.order_id, ignored="; ".join(notes) or None)
+
+    def _broker_rejected(self, order: Order, report: BrokerReport, notes: list[str]) -> None:
+        reason = report.reason or f"rejected by the broker ({report.event})"
+        if can_transition(order.status, S.REJECTED):
+            self._emit(
+                OrderRejected(
+                    **self._order_keys(order, report.ts), ticket=order.ticket, reason=reason
+                )
+            )
+        elif order.is_open and can_transition(order.status, S.CANCELED):
+            # Asked to cancel before the broker refused it: it ends either way.
+            self._emit(
+                OrderCanceled(
+                    **self._order_keys(order, report.ts), reason=reason, filled_qty=order.filled_qty
+                )
+            )
+        else:
+            notes.append(f"rejection of a {order.status.value} order ignored")
+
+    def _acknowledge(self, order: Order, report: BrokerReport) -> None:
+        broker_id = report.broker_order_id or order.broker_order_id
+        if broker_id is None:
+            return  # a report the engine made up itself (nothing reached the broker)
+        if order.status is S.PENDING_NEW:
+            # Any report but a rejection means the broker took it: record that first.
+            target = report.status if report.status in _ACK_STATUSES else S.NEW
+        else:
+            target = order.status
+        if target is order.status and order.broker_order_id == broker_id:
+            return
+        self._emit(
+            OrderAcknowledged(
+                **self._order_keys(order, report.ts), status=target, broker_order_id=broker_id
+            )
+        )
+
+    def _broker_fill(self, order: Order, report: BrokerReport, notes: list[str]) -> None:
+        delta = report.filled_qty - order.filled_qty
+        if delta <= ZERO:
+            return  # nothing new: a late, repeated or already reconciled report
+        if not order.is_open:
+            notes.append(
+                f"the broker reports {qty_text(delta)} more filled on a {order.status.value} "
+                "order: not applied"
+            )
+            return
+        if order.qty is not None and order.filled_qty + delta > order.qty:
+            notes.append(
+                f"the broker reports {qty_text(report.filled_qty)} filled of "
+                f"{qty_text(order.qty)}: capped"
+            )
+            delta = order.qty - order.filled_qty
+        execution_id = None
+        price: Decimal | None = None
+        if report.fill_price is not None and report.fill_qty == delta and report.fill_price > ZERO:
+            price, execution_id = report.fill_price, report.execution_id
+        elif report.filled_avg_price is not None and report.filled_avg_price > ZERO:
+            # Executions we missed: their average price, from the broker's average.
+            avg = report.filled_avg_price
+            derived = (report.filled_qty * avg - order.filled_notional) / delta
+            price = (derived if derived > ZERO else avg).quantize(_PRICE_STEP)
+        if price is None:
+            notes.append(f"{qty_text(delta)} filled without a price: waiting for the next report")
+            return
+        filled = order.filled_qty + delta
+        if order.qty is not None:
+            final = filled >= order.qty
+            leaves = order.qty - filled
+        else:
+            final = report.status is S.FILLED
+            leaves = ZERO
+        target = S.FILLED if final else S.PARTIALLY_FILLED
+        if not can_transition(order.status, target):
+            notes.append(f"a fill cannot move a {order.status.value} order to {target.value}")
+            return
+        fill_id = fill_id_for(order.broker_order_id, execution_id, filled)
+        if fill_id in order.fill_ids:
+            return
+        notional_after = order.filled_notional + delta * price
+        cls = OrderFilled if final else OrderPartiallyFilled
+        self._emit(
+            cls(
+                **self._order_keys(order, report.ts),
+                fill_id=fill_id,
+                side=order.side,
+                fill_qty=delta,
+                fill_price=price,
+                gross_amount=cents(delta * price),
+                fee=ZERO,
+                liquidity=Liquidity.TAKER,
+                filled_qty=filled,
+                leaves_qty=leaves,
+                avg_fill_price=notional_after / filled,
+            )
+        )
+        self._post_trade(report.ts)
+
+    def _broker_status(self, order: Order, report: BrokerReport, notes: list[str]) -> None:
+        target = report.status
+        if target in (S.PARTIALLY_FILLED, S.FILLED, S.PENDING_NEW) or target is order.status:
+            return  # fills move those; pending_new is where every order starts
+        if not order.is_open:
+            return  # a late report for an order that already ended
+        ts = report.ts
+        if target in TERMINAL_STATUSES:
+            if report.filled_qty > order.filled_qty:
+                notes.append(f"not {target.value} yet: the broker has fills not applied")
+                return
+            if not can_transition(order.status, target):
+                notes.append(f"cannot go from {order.status.value} to {target.value}")
+                return
+            if target is S.CANCELED:
+                self._emit(
+                    OrderCanceled(
+                        **self._order_keys(order, ts),
+                        reason=report.reason or f"canceled at the broker ({report.event})",
+                        filled_qty=order.filled_qty,
+                    )
+                )
+            elif target is S.EXPIRED:
+                self._emit(
+                    OrderExpired(
+                        **self._order_keys(order, ts),
+                        reason=report.reason or f"expired at the broker ({report.event})",
+                        filled_qty=order.filled_qty,
+                    )
+                )
+            elif target is S.REPLACED:
+                new = self._replacement(order, report.replaced_by)
+                if new is None:
+                    notes.append("replaced by an order this engine did not place")
+                    return
+                self._emit(
+                    OrderReplaced(
+                        **self._order_keys(order, ts),
+                        replaced_by=new.order_id,
+                        filled_qty=order.filled_qty,
+                    )
+                )
+            return
+        refused_request = report.event in ("order_cancel_rejected", "order_replace_rejected")
+        if (
+            order.status in (S.PENDING_CANCEL, S.PENDING_REPLACE)
+            and target in (S.NEW, S.ACCEPTED)
+            and not refused_request
+        ):
+            notes.append(f"{target.value} is older than the pending {order.status.value}")
+            return
+        if not can_transition(order.status, target):
+            notes.append(f"cannot go from {order.status.value} to {target.value}")
+            return
+        self._emit(
+            OrderStatusChanged(
+                **self._order_keys(order, ts),
+                status=target,
+                reason=report.reason or f"reported by the broker ({report.event})",
+            )
+        )
+
+    def _replacement(self, old: Order, broker_id: str | None) -> Order | None:
+        """The order that replaced ``old``: by the broker's id, else the one this engine
+        submitted to replace it (rare: a linear scan, newest first)."""
+        for candidate in reversed(self.state.orders.values()):
+            if broker_id is not None and candidate.broker_order_id == broker_id:
+                return candidate
+            if candidate.ticket.replaces == old.order_id and candidate.status is not S.REJECTED:
+                return candidate
+        return None
 
 
 def _duplicate(existing: Order, out: list[DomainEvent]) -> Outcome:

@@ -71,6 +71,32 @@ class OrderRejected(OrderEvent):
 
 
 @record
+class OrderAcknowledged(OrderEvent):
+    """The broker took the order (external execution): it knows it as ``broker_order_id`` and
+    has it in ``status`` (new, accepted, ... or still pending_new)."""
+
+    status: OrderStatus
+    broker_order_id: str
+
+
+@record
+class OrderStatusChanged(OrderEvent):
+    """The broker moved the order to ``status``, a move that fills nothing and ends nothing
+    (pending_cancel, pending_replace, done_for_day, new again after a refused cancel, ...)."""
+
+    status: OrderStatus
+    reason: str
+
+
+@record
+class OrderCancelRequested(OrderEvent):
+    """The engine asked the broker to cancel the order (external execution); the broker's
+    answer (canceled, or a fill that won the race) follows as its own event."""
+
+    reason: str
+
+
+@record
 class OrderActivated(OrderEvent):
     """A held child order (bracket/OTO leg) started working because its parent filled."""
 

@@ -33,7 +33,10 @@ S = OrderStatus
 # (a bracket/OTO child waiting for its parent). pending_* states are there for venues that
 # answer asynchronously (a broker adapter); the in-process exchange answers at once.
 TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
-    S.PENDING_NEW: frozenset({S.NEW, S.ACCEPTED, S.HELD, S.ACCEPTED_FOR_BIDDING, S.REJECTED}),
+    # pending_cancel: a broker order can be canceled before the venue has acknowledged it.
+    S.PENDING_NEW: frozenset(
+        {S.NEW, S.ACCEPTED, S.HELD, S.ACCEPTED_FOR_BIDDING, S.REJECTED, S.PENDING_CANCEL}
+    ),
     S.ACCEPTED_FOR_BIDDING: frozenset({S.NEW, S.ACCEPTED, S.REJECTED, S.CANCELED, S.EXPIRED}),
     S.PENDING_REVIEW: frozenset({S.NEW, S.ACCEPTED, S.REJECTED}),
     S.ACCEPTED: frozenset(
@@ -191,6 +194,9 @@ class Order:
     counted_qty: Decimal = ZERO
     reserved: Decimal = ZERO
     reason: str | None = None
+    # Orders routed to a broker: its id for the order, and whether we asked it to cancel.
+    broker_order_id: str | None = None
+    cancel_requested: bool = False
 
     @property
     def order_id(self) -> UUID:
@@ -292,6 +298,8 @@ class Order:
             updated_at=self.updated_at,
             expires_at=self.expires_at,
             reason=self.reason,
+            broker_order_id=self.broker_order_id,
+            cancel_requested=self.cancel_requested,
         )
 
 
@@ -329,3 +337,5 @@ class OrderView:
     updated_at: datetime
     expires_at: datetime | None
     reason: str | None
+    broker_order_id: str | None = None
+    cancel_requested: bool = False

@@ -27,8 +27,10 @@ from .events import (
     MarketBarObserved,
     MarketQuoteObserved,
     OrderAccepted,
+    OrderAcknowledged,
     OrderActivated,
     OrderCanceled,
+    OrderCancelRequested,
     OrderExpired,
     OrderFilled,
     OrderFillEvent,
@@ -36,6 +38,7 @@ from .events import (
     OrderQuantityReduced,
     OrderRejected,
     OrderReplaced,
+    OrderStatusChanged,
     OrderTriggered,
     RiskDayStarted,
     RiskLimitBreached,
@@ -153,7 +156,8 @@ class EngineState:
         self.day_start_equity = e.starting_cash
 
     def _order_accepted(self, e: OrderAccepted) -> None:
-        check_transition(e.order_id, S.PENDING_NEW, e.status)
+        if e.status is not S.PENDING_NEW:  # born pending_new: routed, awaiting the broker
+            check_transition(e.order_id, S.PENDING_NEW, e.status)
         ticket = e.ticket
         order = Order(
             ticket=ticket,
@@ -199,6 +203,13 @@ class EngineState:
             )
 
     def _order_rejected(self, e: OrderRejected) -> None:
+        existing = self.orders.get(e.order_id)
+        if existing is not None:
+            # Recorded and routed, then refused by the broker: it stops counting as open.
+            self._set_status(existing, S.REJECTED, e.ts_event)
+            existing.reason = e.reason
+            self._recount(existing)
+            return
         check_transition(e.order_id, S.PENDING_NEW, S.REJECTED)
         ticket = e.ticket
         order = Order(
@@ -211,6 +222,29 @@ class EngineState:
         )
         self.orders[order.order_id] = order
         self.client_order_ids[ticket.client_order_id] = order.order_id
+
+    def _order_acknowledged(self, e: OrderAcknowledged) -> None:
+        order = self._order(e.order_id)
+        order.broker_order_id = e.broker_order_id
+        if e.status is not order.status:
+            self._set_status(order, e.status, e.ts_event)
+        order.updated_at = e.ts_event
+        self._recount(order)
+
+    def _status_changed(self, e: OrderStatusChanged) -> None:
+        order = self._order(e.order_id)
+        if order.cancel_requested and e.status in (S.NEW, S.ACCEPTED):
+            order.cancel_requested = False  # the broker refused the cancel: it works again
+        self._set_status(order, e.status, e.ts_event)
+        self._recount(order)
+
+    def _cancel_requested(self, e: OrderCancelRequested) -> None:
+        order = self._order(e.order_id)
+        if order.status is not S.PENDING_CANCEL:
+            self._set_status(order, S.PENDING_CANCEL, e.ts_event)
+        order.cancel_requested = True
+        order.updated_at = e.ts_event
+        self._recount(order)
 
     def _order_activated(self, e: OrderActivated) -> None:
         order = self._order(e.order_id)
@@ -360,7 +394,9 @@ class EngineState:
     def _recount(self, order: Order) -> None:
         """Refresh what ``order`` adds to the open quantities and the reserved buying power."""
         status = order.status
-        if status in TERMINAL_STATUSES or status is S.HELD:
+        if status in TERMINAL_STATUSES or status is S.HELD or order.cancel_requested:
+            # An order we asked the broker to cancel no longer speaks for shares or cash (the
+            # broker itself guards the race against a last fill).
             leaves = ZERO
         elif order.qty is not None:
             leaves = order.qty - order.filled_qty
@@ -414,6 +450,9 @@ _APPLY: dict[type[DomainEvent], Callable[[EngineState, Any], None]] = {
     AccountOpened: EngineState._account_opened,
     OrderAccepted: EngineState._order_accepted,
     OrderRejected: EngineState._order_rejected,
+    OrderAcknowledged: EngineState._order_acknowledged,
+    OrderStatusChanged: EngineState._status_changed,
+    OrderCancelRequested: EngineState._cancel_requested,
     OrderActivated: EngineState._order_activated,
     OrderTriggered: EngineState._order_triggered,
     TrailingStopMoved: EngineState._trailing_stop_moved,

@@ -15,6 +15,25 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class MarketClock:
+    """Market time: the time of the latest market event the engine processed (replay and
+    dual-run, where the bars are from the past: an order placed after a bar is then placed at
+    that bar's close, so it fills at the next bar, exactly as in a backtest). Before the first
+    market event it reads the Unix epoch. It never moves backwards."""
+
+    def __init__(self) -> None:
+        self._now = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def observe(self, ts: datetime) -> None:
+        if ts.tzinfo is None:
+            raise ValueError("MarketClock needs timezone-aware times")
+        if ts > self._now:
+            self._now = ts
+
+
 class ManualClock:
     """A clock that moves only when told to (backtests and tests)."""
 

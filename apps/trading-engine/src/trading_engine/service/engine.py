@@ -15,6 +15,7 @@ from trader_common.contracts import BarClosed, Event, QuoteUpdated
 from trader_common.contracts.trade import OrderStatus
 
 from ..domain.assets import AssetRegistry
+from ..domain.broker import BrokerReport
 from ..domain.commands import (
     CancelAllOrders,
     CancelOrder,
@@ -24,7 +25,7 @@ from ..domain.commands import (
     ResumeTrading,
     SubmitOrder,
 )
-from ..domain.core import AccountConfig, ExchangeConfig, Outcome, TradingCore
+from ..domain.core import AccountConfig, ExchangeConfig, Outcome, ReportOutcome, TradingCore
 from ..domain.errors import TradingDomainError
 from ..domain.events import DomainEvent
 from ..domain.market import Bar, Quote
@@ -33,7 +34,7 @@ from ..domain.risk import RiskLimits
 from ..domain.sessions import ALWAYS_OPEN_SESSION, Session
 from ..domain.state import EngineState
 from ..domain.views import AccountView, PositionView, account_view, position_view, position_views
-from .clock import random_ids
+from .clock import MarketClock, random_ids
 from .ports import Clock, SessionCalendar
 
 Command = (
@@ -78,6 +79,7 @@ class TradingEngine:
         day_timezone: tzinfo | None = None,
         ids: Callable[[], UUID] | None = None,
         state: EngineState | None = None,
+        external: bool = False,
     ) -> None:
         self._clock = clock
         self._sessions = _SessionCache(calendar)
@@ -89,6 +91,7 @@ class TradingEngine:
             risk=risk,
             day_timezone=day_timezone or UTC,
             state=state,
+            external=external,
         )
 
     # -- state --------------------------------------------------------------------------------
@@ -165,6 +168,10 @@ class TradingEngine:
                 return self.halt_trading(cmd)
         raise TradingDomainError(f"unknown command {type(cmd).__name__}")
 
+    def apply_report(self, report: BrokerReport) -> ReportOutcome:
+        """Apply a broker's report on one of our orders (external execution)."""
+        return self.core.apply_report(report, self._clock.now())
+
     # -- market data --------------------------------------------------------------------------
 
     def on_quote(self, event: QuoteUpdated) -> list[DomainEvent]:
@@ -196,6 +203,8 @@ class TradingEngine:
 
     def on_market_event(self, event: Event) -> list[DomainEvent]:
         """Quotes and bars drive marks and fills; other market events change nothing."""
+        if isinstance(self._clock, MarketClock) and isinstance(event, QuoteUpdated | BarClosed):
+            self._clock.observe(event.ts_event)
         if isinstance(event, QuoteUpdated):
             return self.on_quote(event)
         if isinstance(event, BarClosed):
@@ -209,6 +218,10 @@ class TradingEngine:
         return self.core.advance_clock(ts or now, now)
 
     # -- queries ------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The engine's time (wall time, or market time with a ``MarketClock``)."""
+        return self._clock.now()
 
     def order(self, order_id: UUID) -> OrderView | None:
         order = self.state.orders.get(order_id)

@@ -10,7 +10,9 @@ from typing import Protocol
 
 from trader_common.contracts import Event
 
+from ..domain.broker import BrokerReport
 from ..domain.events import DomainEvent
+from ..domain.orders import OrderView
 from ..domain.sessions import Session
 from ..domain.state import EngineState
 
@@ -66,3 +68,41 @@ class SnapshotStore(Protocol):
     async def save(self, stream: str, snapshot: Snapshot) -> None: ...
 
     async def latest(self, stream: str) -> Snapshot | None: ...
+
+
+class BrokerRejectedError(Exception):
+    """The broker refused the request (an HTTP 4xx): ``reason`` is its answer, for a person.
+    Retrying the same request would be refused again."""
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class BrokerUnavailableError(Exception):
+    """The broker gave no usable answer (rate limited after the retries, 5xx, network, a body
+    that does not parse): whether the request took effect is unknown; reconciliation finds
+    out."""
+
+
+class Broker(Protocol):
+    """An external broker that executes our orders (external execution). Its reports come
+    back through ``RoutedTradingService.on_broker_report`` (a stream) and from ``get``."""
+
+    async def submit(self, order: OrderView) -> BrokerReport:
+        """Place ``order`` under its client order id; the broker's first report on it."""
+        ...
+
+    async def replace(self, broker_order_id: str, new: OrderView) -> BrokerReport:
+        """Replace the broker's order with ``new`` (its qty, prices, time in force, client
+        order id); the broker's first report on the new order."""
+        ...
+
+    async def cancel(self, broker_order_id: str) -> None:
+        """Ask the broker to cancel; the outcome arrives as a report."""
+        ...
+
+    async def get(self, client_order_id: str) -> BrokerReport | None:
+        """The order as the broker has it now, or None when the broker does not know it."""
+        ...

@@ -1,0 +1,136 @@
+"""Composition of ``broker=alpaca``: credentials from the Dapr secret store, the Alpaca broker
+attached to the routed service, the trade_updates stream, and reconciliation on a timer.
+
+Missing credentials are a start-up error, not a fallback to the paper exchange: an operator
+who chose Alpaca must not find orders filled by a simulator. The engine stays not ready (503)
+and says which secret is missing, every attempt, until it is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+from urllib.parse import quote
+
+from trader_common.adapters.dapr import DaprSidecar
+from trader_common.ports import PlatformUnavailableError
+
+from .adapters.alpaca_broker import AlpacaBroker, AlpacaTradeUpdates
+from .service.routing import RoutedTradingService
+from .settings import TradingEngineSettings
+
+log = logging.getLogger(__name__)
+
+API_KEY_SECRET = "alpaca:api-key"
+SECRET_KEY_SECRET = "alpaca:secret-key"
+
+
+class BrokerConfigurationError(Exception):
+    """broker=alpaca cannot start: what is missing, in words an operator can act on."""
+
+
+class SecretSource(Protocol):
+    async def get(self, name: str) -> str | None: ...
+
+
+class DaprSecrets:
+    """``GET /v1.0/secrets/<store>/<name>`` through the sidecar (nested keys use ``:``).
+    Values are never logged."""
+
+    def __init__(self, sidecar: DaprSidecar, store: str) -> None:
+        self._sidecar = sidecar
+        self._store = store
+
+    async def get(self, name: str) -> str | None:
+        path = f"/v1.0/secrets/{quote(self._store, safe='')}/{quote(name, safe=':')}"
+        response = await self._sidecar.request("GET", path)
+        if response.status_code in (204, 404):
+            return None
+        if response.status_code != 200:
+            text = response.text[:300]
+            if "ERR_SECRET_GET" in text or "ERR_SECRET_NOT_FOUND" in text:
+                return None
+            raise PlatformUnavailableError(
+                f"could not read secret {name!r} from {self._store!r}: HTTP {response.status_code}"
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            raise PlatformUnavailableError(f"secret {name!r}: the answer is not JSON") from None
+        value = body.get(name) if isinstance(body, dict) else None
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+async def read_alpaca_keys(secrets: SecretSource, store: str) -> tuple[str, str]:
+    key = await secrets.get(API_KEY_SECRET)
+    secret = await secrets.get(SECRET_KEY_SECRET)
+    missing = [
+        name for name, value in ((API_KEY_SECRET, key), (SECRET_KEY_SECRET, secret)) if not value
+    ]
+    if missing or key is None or secret is None:
+        raise BrokerConfigurationError(
+            f"TRADING_ENGINE_BROKER=alpaca but secret store {store!r} has no "
+            f"{' and no '.join(missing)}: set them, or set TRADING_ENGINE_BROKER=paper"
+        )
+    return key, secret
+
+
+class AlpacaRouting:
+    """The life of the Alpaca connection of one routed service."""
+
+    def __init__(
+        self,
+        service: RoutedTradingService,
+        settings: TradingEngineSettings,
+        secrets: SecretSource,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self._secrets = secrets
+        self.updates: AlpacaTradeUpdates | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def connect(self) -> None:
+        """Read the keys, attach the broker, start the stream (its every connect reconciles)
+        and the reconciliation timer."""
+        settings = self.settings
+        key, secret = await read_alpaca_keys(self._secrets, settings.secret_store)
+        self.service.attach_broker(
+            AlpacaBroker(
+                key,
+                secret,
+                url_override=settings.alpaca_trading_url,
+                retry_attempts=settings.alpaca_retry_attempts,
+                retry_wait_seconds=settings.alpaca_retry_wait_seconds,
+            )
+        )
+        self.updates = AlpacaTradeUpdates(
+            key,
+            secret,
+            on_report=self.service.on_broker_report,
+            on_connect=self.service.reconcile,
+            url_override=settings.alpaca_stream_url,
+        )
+        self._tasks = [
+            asyncio.create_task(self.updates.run()),
+            asyncio.create_task(self._reconcile_every()),
+        ]
+
+    async def _reconcile_every(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.alpaca_reconcile_seconds)
+            try:
+                await self.service.reconcile()
+            except Exception:
+                log.warning("reconciliation with Alpaca failed; next tick retries", exc_info=True)
+
+    async def stop(self) -> None:
+        if self.updates is not None:
+            with contextlib.suppress(Exception):
+                await self.updates.stop()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
