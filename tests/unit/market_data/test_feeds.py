@@ -206,3 +206,36 @@ async def test_feed_runner_cancelled_is_stopped() -> None:
         await task
     assert runner.state == "stopped"
     assert runner.published == 2
+
+
+async def test_synthetic_feed_history_backfills_closed_bars_first_then_ticks() -> None:
+    clock = StoppingClock(max_sleeps=3)  # two retries of the backfill, then one live tick
+    bus = FlakyBus(failures=2)  # the sidecar is still starting: the backfill is retried
+    market = SyntheticMarket(["AAPL", "MSFT"], seed=1)
+    source = SyntheticSource(market, 1, clock.now, clock.asleep, history_seconds=30 * 60)
+    runner = FeedRunner(source, MarketPipeline(bus), clock.asleep)
+    with pytest.raises(StopFeedError):
+        await runner.run()
+    now = clock.now()
+    bars = [e for e in bus.published if isinstance(e, BarClosed)]
+    for symbol in ("AAPL", "MSFT"):
+        mine = [b for b in bars if b.symbol == symbol and b.timeframe == "1Min"]
+        assert len(mine) >= 29  # 30 minutes of history: at least 29 whole one-minute bars
+        assert all(b.ts_event <= now for b in mine)
+        assert [b.ts_event for b in mine] == sorted(b.ts_event for b in mine)
+    first_quote = next(i for i, e in enumerate(bus.published) if isinstance(e, QuoteUpdated))
+    assert all(isinstance(e, BarClosed) for e in bus.published[:first_quote])
+    assert runner.failures == 2
+    assert source.retry_failed_batches is False  # live ticks are not retried
+
+
+async def test_synthetic_feed_without_history_publishes_no_backfill() -> None:
+    clock = StoppingClock(max_sleeps=1)
+    bus = InMemoryEventBus()
+    market = SyntheticMarket(["AAPL"], seed=1)
+    runner = FeedRunner(
+        SyntheticSource(market, 1, clock.now, clock.asleep), MarketPipeline(bus), clock.asleep
+    )
+    with pytest.raises(StopFeedError):
+        await runner.run()
+    assert not [e for e in bus.published if isinstance(e, BarClosed)]

@@ -210,7 +210,13 @@ def create_app(
             base_spread_bps=settings.synthetic_spread_bps,
         )
         guards.append(guard(SyntheticConnector(market)))
-        source = SyntheticSource(market, settings.interval_seconds, clock, sleep)
+        source = SyntheticSource(
+            market,
+            settings.interval_seconds,
+            clock,
+            sleep,
+            history_seconds=settings.synthetic_history_minutes * 60,
+        )
     elif settings.feed == "replay":
         bars = load_bars(
             settings.replay_path,

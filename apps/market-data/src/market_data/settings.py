@@ -63,6 +63,9 @@ class MarketDataSettings(AppSettings):
     seed: int = 7
     start_price: Decimal = Field(default=Decimal("100"), gt=0)
     synthetic_spread_bps: float = Field(default=5.0, gt=0, le=1000)
+    # Bars of the recent past published at start (0: none), so the strategies that need a
+    # history (the local model: 21 one-minute bars) trade from the first cycles.
+    synthetic_history_minutes: int = Field(default=30, ge=0, le=1440)
 
     # --- replay -------------------------------------------------------------------------------
     replay_path: Path = SHIPPED_DATA

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from trader_common.contracts import Event
+from trader_common.contracts import BarClosed, Event
 from trader_common.ports import PlatformUnavailableError
 
 from ..domain.ratelimit import backoff_seconds
@@ -33,18 +33,45 @@ class FeedSource(Protocol):
 
 
 class SyntheticSource:
+    """Live synthetic ticks. With ``history_seconds``, the market is first stepped over that
+    much of the recent past and its closed bars are published as one backfill batch (retried
+    until the platform takes it), so strategies that need a history of bars can decide on the
+    first cycles instead of after it has been lived through."""
+
     retry_failed_batches = False
 
     def __init__(
-        self, market: SyntheticMarket, interval_seconds: float, clock: Clock, sleep: Sleep
+        self,
+        market: SyntheticMarket,
+        interval_seconds: float,
+        clock: Clock,
+        sleep: Sleep,
+        *,
+        history_seconds: float = 0.0,
     ) -> None:
         self.name = "synthetic"
         self._market = market
         self._interval = interval_seconds
         self._clock = clock
         self._sleep = sleep
+        self._history = history_seconds
+
+    def backfill(self, now: datetime) -> list[Event]:
+        steps = int(self._history / self._interval)
+        start = now - timedelta(seconds=steps * self._interval)
+        return [
+            event
+            for i in range(steps)
+            for event in self._market.step(start + timedelta(seconds=i * self._interval))
+            if isinstance(event, BarClosed)
+        ]
 
     async def batches(self) -> AsyncIterator[Sequence[Event]]:
+        history = self.backfill(self._clock()) if self._history > 0 else []
+        if history:
+            self.retry_failed_batches = True  # history must not have holes
+            yield history
+            self.retry_failed_batches = False
         while True:
             yield self._market.step(self._clock())
             await self._sleep(self._interval)
