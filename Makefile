@@ -25,8 +25,11 @@ $(UV):
 	@$(TOOLS)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 
 # Python dependencies of the whole workspace (one uv.lock); a no-op when already in sync.
+# Bytecode is compiled ahead (site-packages and our sources): a process then starts in about
+# half the time, which is what lets ai-decision be ready well within 2 s of a cold start.
 deps: $(UV)
-	@$(UV) sync --all-packages --frozen --python python3.11 -q
+	@$(UV) sync --all-packages --frozen --python python3.11 -q --compile-bytecode
+	@.venv/bin/python -m compileall -q apps/*/src libs/*/src > /dev/null
 	@echo "✓ Python workspace in sync (uv.lock)"
 
 setup: deps

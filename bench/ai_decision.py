@@ -6,25 +6,21 @@
    cache-write, cache-read and output tokens per decision and cost per 100-symbol trading cycle,
    prompt caching on and off, fast (Haiku) and deep (Sonnet). Tokens are the fake's estimate
    (characters / 4) of the prompts this service really sends.
-3. Process start: seconds from ``python -m ai_decision`` to serving /healthz.
+
+Process start-up (to /healthz and /readyz, with and without compiled bytecode) is its own
+benchmark: ``python -m bench ai_decision_startup``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import httpx
 import numpy as np
 
 from ai_decision.domain.commands import AccountSnapshot, RequestDecision, Task
@@ -194,69 +190,9 @@ async def bench_claude_path() -> None:
     print("(tokens per decision; cost from the price table incl. cache write 1.25x, read 0.1x)")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def bench_startup(runs: int = 3) -> None:
-    print("\n-- process start: python -m ai_decision until /healthz answers --")
-    root = Path(__file__).resolve().parents[1]
-    floor = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-c", "import trader_common.app, uvicorn"], cwd=root, check=True
-        )
-        floor.append(time.perf_counter() - started)
-    print(
-        "platform floor (python + import trader_common.app, uvicorn): "
-        + ", ".join(f"{s:.2f}" for s in floor)
-        + " s"
-    )
-    for claude in (False, True):
-        figures = []
-        for _ in range(runs):
-            port = free_port()
-            env = {
-                **os.environ,
-                "AI_DECISION_PORT": str(port),
-                "AI_DECISION_NEWS_SOURCE": "none",
-                "DAPR_HTTP_PORT": str(free_port()),
-            }
-            if claude:
-                env["AI_DECISION_ANTHROPIC_API_KEY"] = "sk-bench"
-                env["AI_DECISION_ROUTING"] = '{"tasks": {"fast": ["claude:claude-haiku-4-5"]}}'
-            started = time.perf_counter()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "ai_decision"],
-                env=env,
-                cwd=root,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                while proc.poll() is None and time.perf_counter() - started < 60:
-                    try:
-                        if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).is_success:
-                            figures.append(time.perf_counter() - started)
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.02)
-            finally:
-                proc.terminate()
-                proc.wait(timeout=10)
-        shown = ", ".join(f"{s:.2f}" for s in figures) or "did not start"
-        label = "routing to Claude" if claude else "local model only"
-        print(f"{label:<18}: {shown} s (load average {os.getloadavg()[0]:.1f})")
-
-
 def main() -> None:
     asyncio.run(bench_local_model())
     asyncio.run(bench_claude_path())
-    bench_startup()
 
 
 if __name__ == "__main__":

@@ -234,3 +234,37 @@ def test_settings_from_env_json(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_settings_unknown_local_model_is_refused() -> None:
     with pytest.raises(ValidationError, match="unknown local models"):
         AiDecisionSettings(routing=RoutingPolicy(fallback="local:gpt-at-home"))
+
+
+def test_settings_sma_cross_routed_with_too_few_recent_bars_is_refused() -> None:
+    with pytest.raises(ValidationError, match="needs at least 31"):
+        AiDecisionSettings(
+            routing=RoutingPolicy.model_validate(
+                {"strategies": {"sma": {"fast": ["local:sma-cross-v1"]}}}
+            )
+        )
+
+
+def test_settings_sma_cross_routed_with_enough_bars_is_accepted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "AI_DECISION_ROUTING", '{"strategies": {"sma": {"fast": ["local:sma-cross-v1"]}}}'
+    )
+    monkeypatch.setenv("AI_DECISION_RECENT_BARS", '{"fast": 16}')
+    monkeypatch.setenv("AI_DECISION_SMA_CROSS", '{"fast": 5, "slow": 15, "quantity": "20"}')
+    settings = AiDecisionSettings()
+    assert settings.recent_bars[Task.FAST] == 16
+    assert settings.recent_bars[Task.DEEP] == 30  # the defaults stay for the other tasks
+    assert settings.sma_cross.params().quantity == Decimal(20)
+    assert settings.routing.chain("sma", Task.FAST)[0] == Target("local", "sma-cross-v1")
+
+
+def test_settings_sma_cross_slow_not_after_fast_is_refused() -> None:
+    with pytest.raises(ValidationError, match="slow"):
+        AiDecisionSettings.model_validate({"sma_cross": {"fast": 10, "slow": 10}})
+
+
+def test_settings_recent_bars_beyond_the_feature_store_is_refused() -> None:
+    with pytest.raises(ValidationError, match="more than the feature store keeps"):
+        AiDecisionSettings.model_validate({"recent_bars": {"deep": 400}})

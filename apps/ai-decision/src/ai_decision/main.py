@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,11 +25,10 @@ from trader_common.runner import serve
 from trader_common.settings import load_settings
 
 from .adapters.anthropic_provider import ClaudeBatchProvider, ClaudeProvider, client_factory
-from .adapters.local_provider import LocalModelProvider
+from .adapters.local_provider import LocalModelProvider, local_models
 from .adapters.news import MarketDataNewsSource, NoNewsSource
 from .adapters.prompts import DEFAULT_PROMPTS_DIR, JinjaPromptRenderer
 from .api import audit, batches, features, requests
-from .domain.local_model import MODEL_NAME
 from .service.audit import AuditLog
 from .service.batches import OvernightBatches
 from .service.decisions import DecisionService, DecisionSettings
@@ -64,10 +62,8 @@ def create_app(
     async def start(app: FastAPI) -> None:
         if claude is not None:
             # the anthropic SDK takes seconds to import: warm it up off the event loop so the
-            # process serves (and is ready) at once; the first Claude call waits if need be
-            app.state.sdk_warmup = asyncio.create_task(
-                asyncio.to_thread(importlib.import_module, "anthropic"), name="anthropic-import"
-            )
+            # process serves (and is ready) at once; the first Claude call awaits the same import
+            app.state.sdk_warmup = asyncio.create_task(claude.load_sdk(), name="anthropic-import")
 
     async def stop(app: FastAPI) -> None:
         warmup = getattr(app.state, "sdk_warmup", None)
@@ -105,7 +101,9 @@ def create_app(
     prices = settings.price_table()
     templates = settings.template_refs()
     renderer = JinjaPromptRenderer(settings.prompts_dir or DEFAULT_PROMPTS_DIR, templates.values())
-    providers: dict[str, DecisionProvider] = {"local": LocalModelProvider(models=(MODEL_NAME,))}
+    providers: dict[str, DecisionProvider] = {
+        "local": LocalModelProvider(local_models(sma=settings.sma_cross.params()))
+    }
     if settings.anthropic_api_key is not None:
         claude = ClaudeProvider(
             client_factory(
@@ -142,7 +140,11 @@ def create_app(
         audit=audit_log,
         publisher=publisher,
         prices=prices,
-        settings=DecisionSettings(templates=templates, max_concurrency=settings.max_concurrency),
+        settings=DecisionSettings(
+            templates=templates,
+            recent_bars=settings.recent_bars,
+            max_concurrency=settings.max_concurrency,
+        ),
         clock=clock,
     )
     overnight = (

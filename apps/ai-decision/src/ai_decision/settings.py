@@ -12,11 +12,13 @@ from pydantic_settings import SettingsConfigDict
 
 from trader_common.settings import AppSettings
 
+from .domain import local_model, sma_cross
 from .domain.commands import Task
-from .domain.local_model import MODEL_NAME as LOCAL_MODEL
 from .domain.pricing import DEFAULT_PRICES, ModelPrice, PriceTable, UnknownModelPriceError
 from .domain.prompt import TemplateRef
-from .domain.routing import BudgetPolicy, CircuitPolicy, RoutingPolicy
+from .domain.routing import BudgetPolicy, CircuitPolicy, RoutingPolicy, Target
+
+LOCAL_MODELS = (local_model.MODEL_NAME, sma_cross.MODEL_NAME)
 
 
 class PriceSetting(BaseModel):
@@ -30,6 +32,29 @@ class PriceSetting(BaseModel):
 
 def _default_templates() -> dict[Task, str]:
     return {task: "decision/v1" for task in Task}
+
+
+def _default_recent_bars() -> dict[Task, int]:
+    return {Task.FAST: 5, Task.DEEP: 30, Task.OVERNIGHT: 30}
+
+
+class SmaCrossSetting(BaseModel):
+    """Parameters of the local sma-cross model (``local:sma-cross-v1``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fast: int = Field(default=10, ge=1, le=1000)
+    slow: int = Field(default=30, ge=2, le=1000)
+    quantity: Decimal = Field(default=Decimal(100), gt=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _slow_after_fast(self) -> SmaCrossSetting:
+        if self.slow <= self.fast:
+            raise ValueError(f"slow ({self.slow}) must be longer than fast ({self.fast})")
+        return self
+
+    def params(self) -> sma_cross.SmaCrossParams:
+        return sma_cross.SmaCrossParams(self.fast, self.slow, self.quantity)
 
 
 class AiDecisionSettings(AppSettings):
@@ -65,6 +90,11 @@ class AiDecisionSettings(AppSettings):
     feature_max_ticks: int = Field(default=50, ge=1, le=1000)
     news_source: Literal["market-data", "none"] = "market-data"
     news_app_id: str = Field(default="market-data", min_length=1)
+    # closed bars each task's context carries (and its prompt shows)
+    recent_bars: dict[Task, int] = Field(default_factory=_default_recent_bars)
+
+    # the local sma-cross model
+    sma_cross: SmaCrossSetting = Field(default_factory=SmaCrossSetting)
 
     max_concurrency: int = Field(default=4, ge=1, le=64)
 
@@ -75,6 +105,14 @@ class AiDecisionSettings(AppSettings):
             TemplateRef.parse(text)
         return {**_default_templates(), **value}
 
+    @field_validator("recent_bars")
+    @classmethod
+    def _recent_bars_in_range(cls, value: dict[Task, int]) -> dict[Task, int]:
+        for task, n in value.items():
+            if not 0 <= n <= 5000:
+                raise ValueError(f"recent_bars for {task} must be within 0..5000, got {n}")
+        return {**_default_recent_bars(), **value}
+
     @model_validator(mode="after")
     def _routing_is_usable(self) -> AiDecisionSettings:
         targets = self.routing.all_targets()
@@ -83,13 +121,31 @@ class AiDecisionSettings(AppSettings):
                 "AI_DECISION_ROUTING uses claude but AI_DECISION_ANTHROPIC_API_KEY is not set"
             )
         unknown_local = sorted(
-            str(t) for t in targets if t.provider == "local" and t.model != LOCAL_MODEL
+            str(t) for t in targets if t.provider == "local" and t.model not in LOCAL_MODELS
         )
         if unknown_local:
             raise ValueError(
                 f"AI_DECISION_ROUTING names unknown local models {unknown_local}; "
-                f"the local model is local:{LOCAL_MODEL}"
+                f"the local models are {', '.join('local:' + m for m in LOCAL_MODELS)}"
             )
+        sma = Target("local", sma_cross.MODEL_NAME)
+        needed = self.sma_cross.slow + 1
+        for task in Task:
+            uses_sma = sma in self.routing.chain("", task) or any(
+                sma in self.routing.chain(strategy, task) for strategy in self.routing.strategies
+            )
+            bars = self.recent_bars[task]
+            if uses_sma and bars < needed:
+                raise ValueError(
+                    f"AI_DECISION_RECENT_BARS gives the {task} task {bars} bars, but "
+                    f"local:{sma_cross.MODEL_NAME} routed there needs at least {needed} "
+                    f"(slow {self.sma_cross.slow} + 1)"
+                )
+            if bars > self.feature_max_bars:
+                raise ValueError(
+                    f"AI_DECISION_RECENT_BARS gives the {task} task {bars} bars, more than the "
+                    f"feature store keeps (AI_DECISION_FEATURE_MAX_BARS={self.feature_max_bars})"
+                )
         prices = self.price_table()
         for target in targets:
             try:

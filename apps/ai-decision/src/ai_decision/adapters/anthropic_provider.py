@@ -9,12 +9,15 @@
   ``retry-after-ms``), up to ``max_retries`` and never waiting longer than ``max_retry_wait``
   — the SDK's own retries are off so the policy is this one, visible and tested.
 - The Message Batches API for overnight work (:class:`ClaudeBatchProvider`).
+- The SDK is imported off the event loop (:meth:`ClaudeProvider.load_sdk`), after startup or by
+  the first call, so the process serves meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import importlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -30,7 +33,7 @@ from ..service.ports import (
     ProviderReply,
 )
 
-if TYPE_CHECKING:  # the SDK takes seconds to import: it is imported on first use (or warm-up)
+if TYPE_CHECKING:  # the SDK takes seconds to import: see ClaudeProvider.load_sdk
     import anthropic
 
 T = TypeVar("T")
@@ -117,6 +120,7 @@ class ClaudeProvider:
         self._max_wait = max_retry_wait_seconds
         self._backoff = backoff_seconds
         self._sleep = sleep
+        self._sdk: asyncio.Future[Any] | None = None
 
     @property
     def client(self) -> anthropic.AsyncAnthropic:
@@ -128,6 +132,17 @@ class ClaudeProvider:
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
+
+    async def load_sdk(self) -> None:
+        """Import the SDK in a worker thread, once (about a second with compiled bytecode, a few
+        without): the event loop keeps serving meanwhile. The app starts it after startup and
+        every API call awaits it, so the first call waits for the import instead of blocking
+        the loop."""
+        if self._sdk is None:
+            self._sdk = asyncio.ensure_future(
+                asyncio.to_thread(importlib.import_module, "anthropic")
+            )
+        await asyncio.shield(self._sdk)
 
     def request_params(self, call: ProviderCall) -> dict[str, Any]:
         """The Messages API parameters for ``call`` (also the params of a batch request)."""
@@ -151,6 +166,7 @@ class ClaudeProvider:
 
     async def call(self, what: str, fn: Callable[[], Awaitable[T]]) -> tuple[T, int]:
         """Run one API call with the retry policy; returns its result and the retries taken."""
+        await self.load_sdk()
         import anthropic
 
         retries = 0

@@ -1,5 +1,8 @@
 """Decision requests as CloudEvents over HTTP, binary or structured content mode, parsed with the
-CloudEvents SDK (``cloudevents.core`` of the v2 SDK)."""
+CloudEvents SDK (``cloudevents.core`` of the v2 SDK).
+
+The SDK is imported by the first parse, not at startup: the process serves its health probes
+before anything needs it (see docs/ai-decision.md, start-up)."""
 
 from __future__ import annotations
 
@@ -7,9 +10,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from cloudevents.core.bindings.http import HTTPMessage, from_http
-from cloudevents.core.exceptions import BaseCloudEventException
-from cloudevents.core.formats.json import JSONFormat
 from pydantic import ValidationError
 
 from ..domain.commands import REQUEST_DECISION_TYPE, RequestDecision
@@ -40,6 +40,10 @@ def parse_request(headers: Mapping[str, str], body: bytes) -> tuple[str, Request
     Binary mode when ``ce-*`` headers are present, structured otherwise (the SDK decides).
     Raises :class:`CloudEventError` or :class:`RequestInvalidError` with what was wrong.
     """
+    from cloudevents.core.bindings.http import HTTPMessage, from_http
+    from cloudevents.core.exceptions import BaseCloudEventException
+    from cloudevents.core.formats.json import JSONFormat
+
     message = HTTPMessage(headers={k.lower(): v for k, v in headers.items()}, body=body)
     try:
         event = from_http(message, JSONFormat())
