@@ -1,6 +1,6 @@
 """What the sidecar benchmarks share: NATS + Redis and a ``LocalPlatform`` on loopback in a
-temporary folder (no placement or scheduler: nothing measured needs actors or workflows),
-stopped on the way out; and the figures they print."""
+temporary folder (placement and scheduler only for benchmarks of workflows), stopped on the way
+out; and the figures they print."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
-def nats_redis_platform(prefix: str) -> Iterator[LocalPlatform]:
+def nats_redis_platform(prefix: str, *, control_plane: bool = False) -> Iterator[LocalPlatform]:
     profile = Profile(pubsub="nats", state="redis")
     run_file = load_run_file(REPO / "dapr" / "dapr.yaml")
     with tempfile.TemporaryDirectory(prefix=prefix) as folder:
@@ -48,7 +48,7 @@ def nats_redis_platform(prefix: str) -> Iterator[LocalPlatform]:
                 python=sys.executable,
                 secrets_file=secrets,
                 log_level="warn",
-                control_plane=False,
+                control_plane=control_plane,
             )
             platform.start(timeout=120)
             yield platform

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from trader_cli.errors import SetupError
 from trader_cli.platform import readable_daprd_line, render_config
@@ -100,3 +101,12 @@ def test_readable_daprd_line_hides_noise_and_keeps_errors() -> None:
     assert readable_daprd_line('time="t" level=warning msg="mTLS is disabled. Skipping"') is None
     assert readable_daprd_line('level=error msg="publish failed"') == "error: publish failed"
     assert readable_daprd_line("plain text") == "plain text"
+
+
+def test_render_config_name_resolution_is_private_to_the_run(tmp_path: Path) -> None:
+    out = render_config(REPO / "dapr" / "config.yaml", tmp_path / "run" / "config.yaml")
+    resolution = yaml.safe_load(out.read_text())["spec"]["nameResolution"]
+    assert resolution["component"] == "sqlite"
+    assert resolution["configuration"]["connectionString"] == str(
+        tmp_path / "run" / "nameresolution.db"
+    )

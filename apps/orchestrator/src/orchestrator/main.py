@@ -13,7 +13,9 @@ from trader_common.settings import load_settings
 
 from .adapters.engine import DaprOrderCanceller
 from .adapters.workflow import SidecarCalls, build_client, build_runtime, configure
+from .adapters.workflow_states import DaprWorkflowStates
 from .api import cron, cycles, operations
+from .service.cycles import CycleLog
 from .service.operations import OperationsService
 from .settings import OrchestratorSettings
 
@@ -53,6 +55,13 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
     platform = app.state.platform
     app.state.operations = OperationsService(platform.state, platform.publisher, utc_now)
     app.state.order_canceller = DaprOrderCanceller(platform.invoker, settings.trading_engine_app_id)
+    app.state.cycle_log = CycleLog(
+        platform.state,
+        DaprWorkflowStates(lambda: getattr(app.state, "workflow_client", None)),
+        platform.invoker,
+        settings.trading_engine_app_id,
+        utc_now,
+    )
     return app
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +16,8 @@ import httpx
 import typer
 
 from . import ops
+from .console import CycleConsole
+from .dualrun import dual_run_command
 from .errors import SetupError
 from .installer import ensure_debian_packages, ensure_kafka, ensure_secrets_file, kafka_libs_dir
 from .paths import local_dir, repo_root
@@ -33,6 +37,7 @@ app.add_typer(infra_app, name="infra")
 app.add_typer(schemas_app, name="schemas")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+CYCLE_POLL_SECONDS = 2.0  # how often `trader run` reads the orchestrator's cycle log
 
 
 def _fail(error: SetupError) -> None:
@@ -111,7 +116,9 @@ def run(
     ] = None,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness")] = 120.0,
 ) -> None:
-    """Start infrastructure and every app with its Dapr sidecar; Ctrl-C stops all of it."""
+    """Start infrastructure and every app with its Dapr sidecar and paper-trade: a line per
+    finished trading cycle, a summary of the run on Ctrl-C (or SIGTERM), then stop all of it."""
+    run_started = datetime.now(UTC)
     root = repo_root()
     try:
         profile = Profile.from_env()
@@ -144,7 +151,15 @@ def run(
         stopping = True
         raise KeyboardInterrupt
 
+    def _summarise(console: CycleConsole | None) -> None:
+        if console is None:
+            return
+        # Best effort: a second Ctrl-C skips the summary, never the stopping.
+        with contextlib.suppress(KeyboardInterrupt):
+            console.finish()
+
     signal.signal(signal.SIGTERM, _interrupt)
+    console: CycleConsole | None = None
     try:
         infra.start()
         platform.infra_env = infra.env
@@ -153,9 +168,19 @@ def run(
         typer.secho(
             "✓ platform ready"
             + (f" — API at {gateway.url}/docs" if gateway else "")
-            + "; Ctrl-C stops everything",
+            + "; a line per trading cycle below; Ctrl-C stops everything",
             fg=typer.colors.GREEN,
         )
+        orchestrator = platform.running.get("orchestrator")
+        engine = platform.running.get("trading-engine")
+        if orchestrator or engine:
+            console = CycleConsole(
+                orchestrator.url if orchestrator else None,
+                engine.url if engine else None,
+                since=run_started,
+                say=typer.echo,
+            )
+        next_poll = time.monotonic()
         while True:
             for running in platform.running.values():
                 for process in (running.app, running.sidecar):
@@ -164,11 +189,16 @@ def run(
                             f"{process.name} exited (code {process.exit_code()})",
                             f"see {process.log_file}",
                         )
+            if console is not None and time.monotonic() >= next_poll:
+                console.poll()
+                next_poll = time.monotonic() + CYCLE_POLL_SECONDS
             time.sleep(1)
     except KeyboardInterrupt:
         typer.echo("\n… stopping")
+        _summarise(console)
     except SetupError as error:
         typer.secho(f"✗ {error.what} — {error.fix}", fg=typer.colors.RED, err=True)
+        _summarise(console)
         platform.stop()
         infra.stop()
         raise typer.Exit(1) from None
@@ -283,6 +313,8 @@ def backtest(ctx: typer.Context) -> None:
     backtest_app(args=list(ctx.args), prog_name="trader backtest")
 
 
+# The dual-run module imports the orchestrator only when the command runs.
+app.command("dual-run")(dual_run_command)
 ops.register(app)
 
 

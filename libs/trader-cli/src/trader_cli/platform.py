@@ -77,7 +77,8 @@ class Infrastructure:
 
 
 def render_config(source: Path, target: Path) -> Path:
-    """The Dapr Configuration with the sampling rate and Zipkin endpoint from the environment."""
+    """The Dapr Configuration with the sampling rate and Zipkin endpoint from the environment,
+    and name resolution private to this platform."""
     document = yaml.safe_load(source.read_text())
     tracing = document.setdefault("spec", {}).setdefault("tracing", {})
     rate = os.environ.get("TRADER_TRACE_SAMPLING", str(tracing.get("samplingRate", "1")))
@@ -91,6 +92,14 @@ def render_config(source: Path, target: Path) -> Path:
     tracing["samplingRate"] = rate
     if endpoint := os.environ.get("TRADER_ZIPKIN_ENDPOINT"):
         tracing["zipkin"] = {"endpointAddress": endpoint}
+    # App ids resolve within this platform only (a SQLite file in its run folder), not through
+    # machine-wide mDNS: two platforms on one machine (`make run`, a test, `trader dual-run`)
+    # would otherwise call each other's apps. ADR 0009.
+    document["spec"]["nameResolution"] = {
+        "component": "sqlite",
+        "version": "v1",
+        "configuration": {"connectionString": str(target.parent / "nameresolution.db")},
+    }
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(document, sort_keys=False))
     return target

@@ -113,6 +113,7 @@ def request_decisions(_ctx: Any, cycle: dict[str, Any]) -> list[dict[str, Any]]:
                 "buying_power": str(account["buying_power"]),
             },
             "positions": positions,
+            **({"risk_limits": cycle["risk_limits"]} if cycle.get("risk_limits") else {}),
         },
     }
     result = calls.request_decisions(envelope)
@@ -159,8 +160,10 @@ def trading_cycle(ctx: Any, cycle: dict[str, Any]) -> Generator[Any, Any, dict[s
     for intent in intents:
         placed = yield ctx.call_activity(submit_order, input=intent.to_json())
         orders.append(placed)
-    open_ids = [o["id"] for o in orders if not is_terminal(o["status"])]
-    deadline = ctx.current_utc_datetime + timedelta(seconds=int(cycle.get("fill_timeout", 30)))
+    fill_timeout = int(cycle.get("fill_timeout", 30))
+    # fill_timeout 0: leave the orders working (a daily strategy's fill at the next bar's open)
+    open_ids = [o["id"] for o in orders if not is_terminal(o["status"])] if fill_timeout else []
+    deadline = ctx.current_utc_datetime + timedelta(seconds=fill_timeout)
     while open_ids and ctx.current_utc_datetime < deadline:
         yield ctx.create_timer(ctx.current_utc_datetime + timedelta(seconds=1))
         still_open = []

@@ -13,7 +13,10 @@ from trader_common.ports import ConcurrencyConflictError
 
 from ..adapters.calendars import market_open
 from ..adapters.workflow import trading_cycle
+from ..adapters.workflow_states import workflow_state
+from ..domain.cycle_log import CycleRecord
 from ..domain.schedule import StrategySchedule, due_cycles
+from .cycles import cycle_log, record_started
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["cycles"], include_in_schema=False)
@@ -38,7 +41,7 @@ async def on_tick(request: Request) -> dict[str, Any]:
     client = request.app.state.workflow_client
     running = set()
     for strategy_id, cycle_id in last.items():
-        current = await asyncio.to_thread(client.get_workflow_state, cycle_id, fetch_payloads=False)
+        current = await workflow_state(client, cycle_id, fetch_payloads=False)
         if current is not None and current.runtime_status.name in ("RUNNING", "PENDING"):
             running.add(strategy_id)
     due = due_cycles(
@@ -73,6 +76,9 @@ async def on_tick(request: Request) -> dict[str, Any]:
             instance_id=cycle_id,
         )
         log.info("cycle started", extra={"cycle_id": cycle_id, "symbols": list(cycle.symbols)})
+        await record_started(
+            cycle_log(request), CycleRecord(cycle_id, cycle.strategy_id, cycle.symbols, now)
+        )
         started.append(cycle_id)
     return {"started": started}
 

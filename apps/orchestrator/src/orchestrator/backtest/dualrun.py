@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from .runner import BacktestResult
+from .runner import BacktestResult, PlacedOrder
 
 ZERO = Decimal(0)
 Kind = Literal["order", "fill", "position", "pnl"]
@@ -157,28 +157,71 @@ def compare_runs(
     return out
 
 
-def record_of(result: BacktestResult) -> RunRecord:
-    """A backtest's orders (filled or rejected), fills, positions and P&L as a ``RunRecord``."""
-    fills = [
-        FillRecord(f.client_order_id, f.symbol, f.side, f.qty, f.price, f.fee) for f in result.fills
-    ]
-    filled: dict[str, OrderRecord] = {}
-    for f in result.fills:
-        seen = filled.get(f.client_order_id)
-        qty = f.qty + (seen.qty if seen is not None else ZERO)
-        filled[f.client_order_id] = OrderRecord(f.client_order_id, f.symbol, f.side, qty, "filled")
-    rejected = [
-        OrderRecord(r.client_order_id, r.symbol, r.side, r.qty, "rejected")
-        for r in result.rejections
-    ]
+def _pnl(realized: Decimal, fees: Decimal, cash: Decimal, equity: Decimal) -> dict[str, Decimal]:
+    return {"realized_pnl": realized, "fees": fees, "final_cash": cash, "final_equity": equity}
+
+
+def record_from_orders(
+    orders: Iterable[PlacedOrder],
+    positions: Mapping[str, Decimal],
+    pnl: Mapping[str, Decimal],
+) -> RunRecord:
+    """A run as orders (with the status they ended in), fills per order (filled quantity,
+    average price and fees: what the engine reports of every order), positions and P&L. Both
+    sides of a dual-run go through here, so they are described the same way."""
     return RunRecord(
-        orders=[*filled.values(), *rejected],
-        fills=fills,
-        positions=dict(result.positions),
-        pnl={
-            "realized_pnl": result.realized_pnl,
-            "fees": result.fees,
-            "final_cash": result.final_cash,
-            "final_equity": result.final_equity,
-        },
+        orders=[OrderRecord(o.client_order_id, o.symbol, o.side, o.qty, o.status) for o in orders],
+        fills=[
+            FillRecord(o.client_order_id, o.symbol, o.side, o.filled_qty, o.avg_fill_price, o.fees)
+            for o in orders
+            if o.filled_qty > ZERO and o.avg_fill_price is not None
+        ],
+        positions={s: q for s, q in positions.items() if q},
+        pnl=pnl,
+    )
+
+
+def record_of(result: BacktestResult) -> RunRecord:
+    """A backtest's orders, fills, positions and P&L as a ``RunRecord``."""
+    return record_from_orders(
+        result.orders,
+        result.positions,
+        _pnl(result.realized_pnl, result.fees, result.final_cash, result.final_equity),
+    )
+
+
+def record_from_engine(
+    orders: Iterable[Mapping[str, Any]],
+    positions: Iterable[Mapping[str, Any]],
+    account: Mapping[str, Any],
+) -> RunRecord:
+    """A trading engine's orders, positions and account, as its REST API returns them
+    (GET /orders, /positions, /account), as a ``RunRecord`` (orders are matched by client
+    order id, so their order in the list does not matter)."""
+
+    def number(value: Any) -> Decimal:
+        return Decimal(str(value))
+
+    placed = [
+        PlacedOrder(
+            str(o["client_order_id"]),
+            str(o["symbol"]),
+            str(o["side"]),
+            number(o["qty"]) if o.get("qty") is not None else ZERO,
+            str(o["status"]),
+            number(o["filled_qty"]),
+            number(o["avg_fill_price"]) if o.get("avg_fill_price") is not None else None,
+            number(o["fees"]),
+        )
+        for o in orders
+    ]
+    return record_from_orders(
+        placed,
+        {str(p["symbol"]): number(p["qty"]) for p in positions},
+        _pnl(
+            number(account["realized_pnl"]),
+            number(account["fees"]),
+            number(account["cash"]),
+            number(account["equity"]),
+        ),
     )

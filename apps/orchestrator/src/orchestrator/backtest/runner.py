@@ -92,6 +92,20 @@ class Rejection:
 
 
 @dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """An order the backtest placed, as it stands at the end (open ones still working)."""
+
+    client_order_id: str
+    symbol: str
+    side: str
+    qty: Decimal
+    status: str
+    filled_qty: Decimal
+    avg_fill_price: Decimal | None
+    fees: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Trade:
     """A round trip: from flat to flat (``exit_day`` None: still open at the end, valued at
     the last close)."""
@@ -120,6 +134,7 @@ class BacktestResult:
     symbols: tuple[str, ...]
     bars: int
     fills: list[Fill] = field(default_factory=list)
+    orders: list[PlacedOrder] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     equity: list[EquityPoint] = field(default_factory=list)
     trades: list[Trade] = field(default_factory=list)
@@ -216,9 +231,13 @@ class Backtester:
         self,
         strategy_factory: Callable[[str], Strategy],
         config: BacktestConfig | None = None,
+        client_order_id: Callable[[date, str], str] | None = None,
     ) -> None:
+        """``client_order_id(day, symbol)`` names the order placed after ``day``'s bar (default
+        ``bt-<n>``); dual-run names them as the orchestrator's cycles do."""
         self._factory = strategy_factory
         self.config = config or BacktestConfig()
+        self._client_order_id = client_order_id
 
     def _engine(self, symbols: Sequence[str]) -> tuple[TradingEngine, ManualClock]:
         cfg = self.config
@@ -300,6 +319,7 @@ class Backtester:
         on_bar = engine.core.on_bar
         new_id = random_ids()
         working: set[str] = set()
+        name_order = self._client_order_id
         mark_every_bar = self.config.mark_every_bar
         for day in sorted(timeline):
             ts_open, ts_close = session_times(day)
@@ -323,7 +343,9 @@ class Backtester:
                         day,
                     )
                 n_orders += 1
-                client_order_id = f"bt-{n_orders}"
+                client_order_id = (
+                    f"bt-{n_orders}" if name_order is None else name_order(day, symbol)
+                )
                 side = OrderSide.BUY if intent.side == "buy" else OrderSide.SELL
                 outcome = engine.submit_order(
                     SubmitOrder(
@@ -385,6 +407,19 @@ class Backtester:
         result.trades = book.closed + book.still_open(last_close)
         result.trades.sort(key=lambda t: (t.entry_day, t.symbol))
         result.positions = {s: q for s, q in position.items() if q}
+        result.orders = [
+            PlacedOrder(
+                o.client_order_id,
+                o.symbol,
+                o.side.value,
+                o.qty if o.qty is not None else ZERO,
+                o.status.value,
+                o.filled_qty,
+                o.avg_fill_price,
+                o.fees,
+            )
+            for o in engine.orders()
+        ]
         result.final_cash = account.cash
         result.final_equity = account.equity
         result.realized_pnl = account.realized_pnl

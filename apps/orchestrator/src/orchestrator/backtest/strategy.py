@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import accumulate
 from typing import Literal, Protocol
+
+from trader_common.signals import sma_crossings
 
 from .bars import DailyBar
 
@@ -41,31 +42,6 @@ class Preparable(Protocol):
     ``on_bar`` answers at bar i may depend on bars 0..i only."""
 
     def prepare(self, bars: Sequence[DailyBar]) -> None: ...
-
-
-def sma_crossings(closes: Sequence[Decimal], fast: int, slow: int) -> list[int]:
-    """Per bar: +1 where the fast SMA crosses above the slow one, -1 where it crosses below,
-    0 otherwise (the rule of ``SmaCross``), from running Decimal sums compared without
-    dividing, so the result equals the bar-by-bar computation exactly."""
-    n = len(closes)
-    out = [0] * n
-    if n <= slow:
-        return out
-    sums = [ZERO, *accumulate(closes)]  # sums[i + 1] = closes[0..i], exact in Decimal
-    side = 0
-    for i in range(slow - 1, n):
-        diff = (sums[i + 1] - sums[i + 1 - fast]) * slow - (sums[i + 1] - sums[i + 1 - slow]) * fast
-        sign = (diff > 0) - (diff < 0)
-        if i >= slow:
-            if sign > 0 > side:
-                out[i] = 1
-            elif sign < 0 < side:
-                out[i] = -1
-            if sign:
-                side = sign
-        else:
-            side = sign  # seed: the first bar with both averages
-    return out
 
 
 @dataclass(frozen=True, slots=True)
