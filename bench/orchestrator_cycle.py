@@ -33,26 +33,14 @@ from uuid import uuid4
 import httpx
 
 from bench._sidecars import daprd_version, nats_redis_platform, percentile
-from tests.support.platform import app_spec, eventually
-from trader_common.cloudevents import to_cloud_event
-from trader_common.contracts import BarClosed, Event, QuoteUpdated, utc_now
+from tests.support.platform import app_spec, eventually, publish_through
+from trader_common.contracts import BarClosed, QuoteUpdated, utc_now
 
 CYCLES = 30
 SYMBOLS = 3
 CADENCE_SECONDS = 5
 TIME_LIMIT_SECONDS = 360.0
 STRATEGY = "bench"
-
-
-def _publish(sidecar_url: str, event: Event) -> None:
-    response = httpx.post(
-        f"{sidecar_url}/v1.0/publish/pubsub/{event.topic}",
-        params={"metadata.partitionKey": event.partition_key()},
-        content=json.dumps(to_cloud_event(event, "/bench"), default=str),
-        headers={"content-type": "application/cloudevents+json"},
-        timeout=10,
-    )
-    response.raise_for_status()
 
 
 def _uptrend(symbol: str, seed: int, t0: datetime, n: int = 40) -> list[BarClosed]:
@@ -91,7 +79,7 @@ def _quotes(sidecar_url: str, prices: dict[str, Decimal]) -> None:
             bid_size=Decimal(1_000_000),
             ask_size=Decimal(1_000_000),
         )
-        _publish(sidecar_url, quote)
+        publish_through(sidecar_url, quote, "/bench")
 
 
 def _seconds(later: str | None, earlier: str) -> float | None:
@@ -114,7 +102,7 @@ def _run(engine: str, ai: str, orchestrator: str, engine_sidecar: str, symbols: 
     for n, symbol in enumerate(symbols):
         bars = _uptrend(symbol, 5 + n, t0)
         for bar in bars:
-            _publish(engine_sidecar, bar)
+            publish_through(engine_sidecar, bar, "/bench")
         prices[symbol] = bars[-1].close
     _quotes(engine_sidecar, prices)
     with httpx.Client(timeout=30) as client:

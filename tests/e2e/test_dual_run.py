@@ -14,10 +14,10 @@ from uuid import uuid4
 
 import pytest
 
-from orchestrator.adapters.platform_http import HttpPlatform
 from orchestrator.backtest.bars import BarSeries, DailyBar, read_bars_csv
 from orchestrator.backtest.distributed import DualRunConfig, dual_run, platform_env
 from orchestrator.backtest.strategy import SmaCrossParams
+from trader_cli.dualrun import http_platform
 
 pytestmark = pytest.mark.e2e
 
@@ -52,13 +52,7 @@ def test_dual_run_replayed_bars_through_sidecars_identical_to_backtest(
     )
     env = platform_env([s.symbol for s in series], config, stream=f"dual-{uuid4().hex[:8]}")
     platform = platform_factory(["trading-engine", "ai-decision", "orchestrator"], env=env)
-    running = platform.running
-    http = HttpPlatform(
-        engine_url=running["trading-engine"].url,
-        ai_decision_url=running["ai-decision"].url,
-        orchestrator_url=running["orchestrator"].url,
-        sidecar_http_port=running["orchestrator"].ports.http,
-    )
+    http = http_platform(platform)
 
     async def run() -> Any:
         try:

@@ -24,11 +24,10 @@ import httpx
 import pytest
 import yaml
 
-from tests.support.platform import eventually
+from tests.support.platform import eventually, publish_through
 from tests.unit.ai_decision.builders import bar_event, bar_series, quote_event
 from trader_cli.netutil import free_port
-from trader_common.cloudevents import to_cloud_event
-from trader_common.contracts import Event, utc_now
+from trader_common.contracts import utc_now
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -116,18 +115,6 @@ class Console:
         return match
 
 
-def _publish(sidecar: str, event: Event) -> None:
-    body = to_cloud_event(event, "/e2e-run-console")
-    response = httpx.post(
-        f"{sidecar}/v1.0/publish/pubsub/{event.topic}",
-        params={"metadata.partitionKey": event.partition_key()},
-        content=httpx.Request("POST", "/", json=body).content,
-        headers={"content-type": "application/cloudevents+json"},
-        timeout=10,
-    )
-    assert response.status_code == 204, response.text
-
-
 def test_run_console_paper_trading_prints_cycle_lines_and_a_summary_on_sigterm(
     trader_home: Path, dapr_installed: None
 ) -> None:
@@ -166,9 +153,13 @@ def test_run_console_paper_trading_prints_cycle_lines_and_a_summary_on_sigterm(
         t0 = utc_now().replace(second=0, microsecond=0) - timedelta(minutes=45)
         bars = bar_series(40, seed=5, drift=0.006, vol=0.001, t0=t0)
         for bar in bars:
-            _publish(engine_sidecar, bar_event(symbol, bar))
+            publish_through(engine_sidecar, bar_event(symbol, bar), "/e2e-run-console")
         last = bars[-1].close
-        _publish(engine_sidecar, quote_event(symbol, utc_now(), str(last), str(last + 1)))
+        publish_through(
+            engine_sidecar,
+            quote_event(symbol, utc_now(), str(last), str(last + 1)),
+            "/e2e-run-console",
+        )
 
         def bars_used() -> int:
             features = httpx.get(f"{ai}/features/{symbol}", params={"as_of": utc_now().isoformat()})

@@ -56,6 +56,19 @@ def eventually(check: Callable[[], T], timeout: float = 60.0, what: str = "condi
     raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
+def publish_through(sidecar_url: str, event: Event, source: str, topic: str | None = None) -> None:
+    """Publish ``event`` as a CloudEvent through a sidecar, keyed as the apps key it, on its own
+    topic unless ``topic`` says otherwise."""
+    response = httpx.post(
+        f"{sidecar_url}/v1.0/publish/pubsub/{topic or event.topic}",
+        params={"metadata.partitionKey": event.partition_key()},
+        content=httpx.Request("POST", "/", json=to_cloud_event(event, source)).content,
+        headers={"content-type": "application/cloudevents+json"},
+        timeout=10,
+    )
+    assert response.status_code == 204, response.text
+
+
 def app_spec(app_id: str, env: Mapping[str, str] | None = None) -> AppSpec:
     """An app of dapr/dapr.yaml on free ports, with extra environment."""
     spec = load_run_file(REPO / "dapr" / "dapr.yaml").app(app_id)
@@ -117,15 +130,7 @@ class Recorder:
     def publish(self, event: Event, topic: str | None = None) -> None:
         """Publish ``event`` through the recorder's own sidecar (keyed as the apps key it), on
         its own topic unless ``topic`` says otherwise (probes of any topic)."""
-        body = to_cloud_event(event, f"/{self.running.spec.app_id}")
-        response = httpx.post(
-            f"{self.sidecar_url}/v1.0/publish/pubsub/{topic or event.topic}",
-            params={"metadata.partitionKey": event.partition_key()},
-            content=httpx.Request("POST", "/", json=body).content,
-            headers={"content-type": "application/cloudevents+json"},
-            timeout=10,
-        )
-        assert response.status_code == 204, response.text
+        publish_through(self.sidecar_url, event, f"/{self.running.spec.app_id}", topic)
 
     def _probe(self, topic: str) -> Event:
         if topic == DECISIONS_TOPIC:

@@ -36,15 +36,19 @@ S = OrderStatus
 BROKER_ID = "904837e3-3b76-47ec-b432-046db621571b"
 
 
-@pytest.fixture
-def engine() -> TradingEngine:
-    engine = TradingEngine(
+def external_engine() -> TradingEngine:
+    return TradingEngine(
         assets=default_assets(),
         calendar=FixedSessionCalendar(),
         clock=ManualClock(MIDDAY),
         ids=sequential_ids(),
         external=True,
     )
+
+
+@pytest.fixture
+def engine() -> TradingEngine:
+    engine = external_engine()
     engine.open_account(AccountConfig(starting_cash=D(100_000)))
     return engine
 
@@ -159,13 +163,7 @@ def test_report_reconciled_catch_up_then_stream_execution_is_not_doubled(
 
 
 def test_report_fill_ids_survive_replay() -> None:
-    engine = TradingEngine(
-        assets=default_assets(),
-        calendar=FixedSessionCalendar(),
-        clock=ManualClock(MIDDAY),
-        ids=sequential_ids(),
-        external=True,
-    )
+    engine = external_engine()
     events = list(engine.open_account(AccountConfig(starting_cash=D(100_000))))
     events += engine.submit_order(
         SubmitOrder(

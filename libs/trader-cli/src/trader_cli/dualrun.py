@@ -14,13 +14,14 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from orchestrator.backtest.options import CashOption, FastOption, QtyOption, SlowOption
 
 from .errors import SetupError
 from .installer import ensure_secrets_file, kafka_libs_dir
@@ -30,6 +31,7 @@ from .platform import InfraPorts, Infrastructure, LocalPlatform
 from .runfile import Profile, load_run_file
 
 if TYPE_CHECKING:
+    from orchestrator.adapters.platform_http import HttpPlatform
     from orchestrator.backtest.distributed import DualRunConfig, DualRunReport
 
 DUAL_RUN_APPS = ("trading-engine", "ai-decision", "orchestrator")
@@ -43,33 +45,6 @@ def _decimal(option: str, text: str) -> Decimal:
     if not value.is_finite() or value <= 0:
         raise typer.BadParameter(f"must be a positive number, got {text!r}", param_hint=option)
     return value
-
-
-@contextmanager
-def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None] | None]:
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("dual-run (bars through the platform)", total=total)
-        done = 0
-
-        def advance(bars: int) -> None:
-            nonlocal done
-            done += bars
-            bar.update(task, completed=done)
-
-        yield advance
 
 
 def report_json(report: DualRunReport) -> dict[str, Any]:
@@ -120,22 +95,29 @@ def report_lines(report: DualRunReport) -> list[str]:
     return lines
 
 
+def http_platform(platform: LocalPlatform) -> HttpPlatform:
+    """The dual-run driver's view of a started platform: its apps' URLs, and the orchestrator's
+    sidecar to publish the bars through."""
+    from orchestrator.adapters.platform_http import HttpPlatform
+
+    running = platform.running
+    return HttpPlatform(
+        engine_url=running["trading-engine"].url,
+        ai_decision_url=running["ai-decision"].url,
+        orchestrator_url=running["orchestrator"].url,
+        sidecar_http_port=running["orchestrator"].ports.http,
+    )
+
+
 async def _drive(
     platform: LocalPlatform,
     series: list[Any],
     config: DualRunConfig,
     progress: Callable[[int], None] | None,
 ) -> DualRunReport:
-    from orchestrator.adapters.platform_http import HttpPlatform
     from orchestrator.backtest.distributed import dual_run
 
-    running = platform.running
-    http = HttpPlatform(
-        engine_url=running["trading-engine"].url,
-        ai_decision_url=running["ai-decision"].url,
-        orchestrator_url=running["orchestrator"].url,
-        sidecar_http_port=running["orchestrator"].ports.http,
-    )
+    http = http_platform(platform)
     try:
         return await dual_run(series, config, http, progress)
     finally:
@@ -157,10 +139,10 @@ def dual_run_command(
             show_default=False,
         ),
     ],
-    fast: Annotated[int, typer.Option("--fast", help="Fast SMA length (bars).")] = 10,
-    slow: Annotated[int, typer.Option("--slow", help="Slow SMA length (bars).")] = 30,
-    qty: Annotated[str, typer.Option("--qty", help="Shares bought on each up-cross.")] = "100",
-    cash: Annotated[str, typer.Option("--cash", help="Starting cash.")] = "100000",
+    fast: FastOption = 10,
+    slow: SlowOption = 30,
+    qty: QtyOption = "100",
+    cash: CashOption = "100000",
     symbol: Annotated[
         str | None, typer.Option("--symbol", help="Symbol of a single FILE.", show_default=False)
     ] = None,
@@ -173,6 +155,7 @@ def dual_run_command(
     day as a Dapr Workflow, decisions by ai-decision's local sma-cross model, fills in the
     trading engine's paper exchange) and in-process, and report every difference."""
     from orchestrator.backtest.bars import BarFileError, load_series
+    from orchestrator.backtest.cli import progress_bar
     from orchestrator.backtest.distributed import DualRunConfig, platform_env
     from orchestrator.backtest.strategy import SmaCrossParams, StrategyConfigError
 
@@ -221,7 +204,9 @@ def dual_run_command(
         say("… starting trading-engine, ai-decision and orchestrator with their sidecars")
         platform.start(timeout=ready_timeout)
         total = sum(len(s.bars) for s in series)
-        with _progress(total, enabled=not json_output) as progress:
+        with progress_bar(
+            total, enabled=not json_output, description="dual-run (bars through the platform)"
+        ) as progress:
             report = asyncio.run(_drive(platform, series, config, progress))
     except SetupError as error:
         _stop(platform, infra)

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from .bars import BarFileError, BarSeries, load_series
+from .options import CashOption, FastOption, QtyOption, SlowOption
 from .report import write_report
 from .runner import BacktestConfig, BacktestConfigError, Backtester
 from .strategy import SmaCross, SmaCrossParams, StrategyConfigError
@@ -47,8 +48,12 @@ def _decimal(option: str, text: str) -> Decimal:
 
 
 @contextmanager
-def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None] | None]:
-    if not enabled or total < PROGRESS_FROM_BARS:
+def progress_bar(
+    total: int, enabled: bool, description: str = "backtest (bars)", from_total: int = 0
+) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for work of ``total`` units (none when disabled or when
+    ``total`` is under ``from_total``); the callable takes the units done so far."""
+    if not enabled or total < from_total:
         yield None
         return
     from rich.console import Console
@@ -62,7 +67,7 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None] | Non
         console=Console(stderr=True),
         transient=True,
     ) as bar:
-        task = bar.add_task("backtest (bars)", total=total)
+        task = bar.add_task(description, total=total)
         yield lambda done: bar.update(task, completed=done)
 
 
@@ -112,10 +117,10 @@ def backtest(
             show_default=False,
         ),
     ],
-    fast: Annotated[int, typer.Option("--fast", help="Fast SMA length (bars).")] = 10,
-    slow: Annotated[int, typer.Option("--slow", help="Slow SMA length (bars).")] = 30,
-    qty: Annotated[str, typer.Option("--qty", help="Shares bought on each up-cross.")] = "100",
-    cash: Annotated[str, typer.Option("--cash", help="Starting cash.")] = "100000",
+    fast: FastOption = 10,
+    slow: SlowOption = 30,
+    qty: QtyOption = "100",
+    cash: CashOption = "100000",
     fee_bps: Annotated[
         str, typer.Option("--fee-bps", help="Fee in basis points of each fill's value.")
     ] = "0",
@@ -154,7 +159,7 @@ def backtest(
         typer.secho(f"✗ {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     total = sum(len(s.bars) for s in series)
-    with _progress(total, enabled=True) as progress:
+    with progress_bar(total, enabled=True, from_total=PROGRESS_FROM_BARS) as progress:
         result = Backtester(lambda _: SmaCross(params), config).run(series, progress)
     strategy = {"name": "sma-cross", "fast": fast, "slow": slow, "qty": str(params.qty)}
     try:

@@ -237,11 +237,14 @@ async def run_distributed(
     platform: DistributedPlatform,
     progress: Callable[[int], None] | None = None,
 ) -> RunRecord:
-    """The bars through the platform, day by day; the engine's orders, positions and P&L."""
+    """The bars through the platform, day by day; the engine's orders, positions and P&L.
+    ``progress`` is called after each day with the number of bars done so far."""
+    done = 0
     for day, bars in timeline(series).items():
         await _run_day(platform, config, day, bars)
+        done += len(bars)
         if progress is not None:
-            progress(len(bars))
+            progress(done)
     orders, positions, account = await platform.engine_records()
     return record_from_engine(orders, positions, account)
 
