@@ -415,42 +415,34 @@ class TradingCore:
         self, cmd: SubmitOrder, asset: Asset, now: datetime, session: Session
     ) -> str | None:
         symbol, tif = asset.symbol, cmd.time_in_force
-        if asset.around_the_clock and tif in (TimeInForce.DAY, TimeInForce.OPG, TimeInForce.CLS):
+        around_the_clock = asset.around_the_clock
+        if around_the_clock and tif in (TimeInForce.DAY, TimeInForce.OPG, TimeInForce.CLS):
             return (
                 f"{symbol} trades around the clock, so time in force {tif.value} has no session "
                 "to refer to: use gtc, ioc or fok"
             )
         step = asset.qty_step
-        if cmd.qty is not None and not is_multiple(cmd.qty, step):
+        qty, notional = cmd.qty, cmd.notional
+        if qty is not None and not is_multiple(qty, step):
             if not asset.fractionable:
-                return f"{symbol} is not fractionable: qty must be whole, got {qty_text(cmd.qty)}"
-            return f"qty {qty_text(cmd.qty)} is finer than {symbol}'s increment {qty_text(step)}"
-        fractional = cmd.notional is not None or (
-            cmd.qty is not None and not is_multiple(cmd.qty, ONE)
+                return f"{symbol} is not fractionable: qty must be whole, got {qty_text(qty)}"
+            return f"qty {qty_text(qty)} is finer than {symbol}'s increment {qty_text(step)}"
+        # A whole quantity (already checked against a step of one) is not fractional.
+        fractional = notional is not None or (
+            qty is not None and step is not ONE and not is_multiple(qty, ONE)
         )
-        if cmd.notional is not None and not asset.fractionable:
+        if notional is not None and not asset.fractionable:
             return f"{symbol} is not fractionable: notional orders need a fractionable asset"
         if fractional and not asset.is_crypto:
             if tif is not TimeInForce.DAY:
                 return f"fractional and notional equity orders must be day orders, not {tif.value}"
             if cmd.order_class is not OrderClass.SIMPLE:
                 return f"{cmd.order_class.value} orders take whole quantities of {symbol}"
-        prices: list[tuple[str, Decimal | None]] = [
-            ("limit_price", cmd.limit_price),
-            ("stop_price", cmd.stop_price),
-            ("trail_price", cmd.trail_price),
-        ]
-        if cmd.take_profit is not None:
-            prices.append(("take_profit.limit_price", cmd.take_profit.limit_price))
-        if cmd.stop_loss is not None:
-            prices.append(("stop_loss.stop_price", cmd.stop_loss.stop_price))
-            prices.append(("stop_loss.limit_price", cmd.stop_loss.limit_price))
-        for name, price in prices:
-            if price is not None:
-                tick = asset.tick(price)
-                if not is_multiple(price, tick):
-                    return f"{name} {price} is not a multiple of {symbol}'s tick {tick}"
-        if not asset.around_the_clock:
+        if _has_prices(cmd):  # a plain market order has none: skip building the list
+            reason = _tick_refusal(cmd, asset)
+            if reason is not None:
+                return reason
+        if not around_the_clock:
             if tif is TimeInForce.OPG and session.is_open(now):
                 return (
                     f"opg orders are taken only before the opening auction; {asset.calendar} "
@@ -602,6 +594,10 @@ class TradingCore:
         notional = ticket.notional
         if notional is None and sizing.price is not None:
             notional = sizing.qty * sizing.price
+        if ticket.leg is not None or (cmd is not None and cmd.order_class is OrderClass.OCO):
+            limit_price = stop_price = None  # exits sit away from the market: no price collar
+        else:
+            limit_price, stop_price = ticket.limit_price, ticket.stop_price
         view = OrderRiskView(
             symbol=symbol,
             buy=buy,
@@ -610,23 +606,23 @@ class TradingCore:
             notional=notional,
             opening_qty=sizing.opening_qty,
             reduces_only=sizing.reduces_only,
-            limit_price=ticket.limit_price if ticket.leg is None else None,
-            stop_price=ticket.stop_price if ticket.leg is None else None,
+            limit_price=limit_price,
+            stop_price=stop_price,
             new_orders=new_orders,
             counts_for_rate=exclude is None,
         )
-        if cmd is not None and cmd.order_class is OrderClass.OCO:
-            view = replace(view, limit_price=None, stop_price=None)  # exits sit away from market
+        # The reference price only serves the price collar, on limit and stop prices.
+        collared = limit_price is not None or stop_price is not None
         ctx = RiskContext(
             trading_state=state.trading_state,
             position_qty=account.position_qty(symbol),
             open_same_side_qty=same_side,
-            equity=account.equity,
+            equity=account.cash + account.market_value,
             gross_exposure=account.gross_exposure,
             reserved=reserved,
             open_orders=open_orders,
             recent_accepts=state.recent_accepts,
-            reference_price=self._reference_price(symbol),
+            reference_price=self._reference_price(symbol) if collared else None,
             now=now,
         )
         return pre_trade_refusal(self.risk, view, ctx)
@@ -702,13 +698,14 @@ class TradingCore:
     def _match_on_arrival(self, orders: list[Order], session: Session) -> None:
         """Fill what is marketable against the current quote at once (taker)."""
         now = self._now
+        if not session.is_open(now):
+            return
         for order in orders:
             if not order.is_fillable:
                 continue
-            quote = self._fresh_quote(order.symbol, now)
-            if quote is None or not session.is_open(now):
-                continue
-            self._match_quote(order, quote, now, session, arriving=True)
+            quote = self._fresh_quote(order.ticket.symbol, now)
+            if quote is not None:
+                self._match_quote(order, quote, now, session, arriving=True)
 
     # -- replace, cancel, close -------------------------------------------------------------
 
@@ -1364,18 +1361,20 @@ class TradingCore:
     ) -> None:
         """Fill what can fill at ``reference`` (plus slippage), never outside [low, high] nor
         through ``limit``; capped by the bar's volume budget and the account's short rules."""
-        state = self.state
-        account = state.require_account()
-        asset = self._asset(order.symbol)
+        account = self.state.require_account()
+        ticket = order.ticket
+        symbol = ticket.symbol
+        asset = self._asset(symbol)
         step = asset.qty_step
-        buy = order.is_buy
-        side = order.side
-        notional_order = order.qty is None
+        side = ticket.side
+        buy = side is BUY
+        order_qty = order.qty
+        notional_order = order_qty is None
         if notional_order:
             want = floor_to(order.remaining_notional / reference, step)
         else:
-            assert order.qty is not None
-            want = order.qty - order.filled_qty
+            assert order_qty is not None
+            want = order_qty - order.filled_qty
         if self._no_slippage:
             raw = reference
         else:
@@ -1393,7 +1392,7 @@ class TradingCore:
         qty = want
         capped_by_short_rule = False
         if not buy and not (account.can_short and asset.shortable):
-            long_qty = max(ZERO, account.position_qty(order.symbol))
+            long_qty = max(ZERO, account.position_qty(symbol))
             if long_qty < qty:
                 qty = long_qty
                 capped_by_short_rule = True
@@ -1403,7 +1402,7 @@ class TradingCore:
             if capped_by_short_rule:
                 self._cancel(order, "nothing left to sell without selling short", ts)
             return
-        if order.time_in_force is TimeInForce.FOK and qty < want:
+        if ticket.time_in_force is TimeInForce.FOK and qty < want:
             self._cancel(
                 order, f"fok: only {qty_text(qty)} of {qty_text(want)} could fill at once", ts
             )
@@ -1429,11 +1428,10 @@ class TradingCore:
                 ZERO if final else floor_to((order.remaining_notional - qty * price) / price, step)
             )
         else:
-            assert order.qty is not None
-            leaves = order.qty - filled
+            assert order_qty is not None
+            leaves = order_qty - filled
             final = leaves == ZERO
         cls = OrderFilled if final else OrderPartiallyFilled
-        ticket = order.ticket
         self._emit(
             cls(
                 event_id=self._ids(),
@@ -1775,3 +1773,33 @@ def _trail_stop_from(ticket: OrderTicket, water_mark: Decimal, buy: bool, asset:
         offset = water_mark * ticket.trail_percent / HUNDRED
     stop = water_mark + offset if buy else water_mark - offset
     return nearest(stop, asset.tick(stop))
+
+
+def _has_prices(cmd: SubmitOrder) -> bool:
+    return not (
+        cmd.limit_price is None
+        and cmd.stop_price is None
+        and cmd.trail_price is None
+        and cmd.take_profit is None
+        and cmd.stop_loss is None
+    )
+
+
+def _tick_refusal(cmd: SubmitOrder, asset: Asset) -> str | None:
+    """Why a price of the order is not on the asset's tick grid, or None."""
+    prices: list[tuple[str, Decimal | None]] = [
+        ("limit_price", cmd.limit_price),
+        ("stop_price", cmd.stop_price),
+        ("trail_price", cmd.trail_price),
+    ]
+    if cmd.take_profit is not None:
+        prices.append(("take_profit.limit_price", cmd.take_profit.limit_price))
+    if cmd.stop_loss is not None:
+        prices.append(("stop_loss.stop_price", cmd.stop_loss.stop_price))
+        prices.append(("stop_loss.limit_price", cmd.stop_loss.limit_price))
+    for name, price in prices:
+        if price is not None:
+            tick = asset.tick(price)
+            if not is_multiple(price, tick):
+                return f"{name} {price} is not a multiple of {asset.symbol}'s tick {tick}"
+    return None

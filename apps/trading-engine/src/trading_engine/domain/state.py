@@ -48,7 +48,7 @@ from .events import (
 )
 from .market import Bar, Quote
 from .numbers import ZERO
-from .orders import TERMINAL_STATUSES, Order, check_transition
+from .orders import TERMINAL_STATUSES, TRANSITIONS, Order, check_transition
 from .portfolio import Account
 
 S = OrderStatus
@@ -174,16 +174,21 @@ class EngineState:
             estimate_price=e.estimate_price,
             opening_qty=e.opening_qty,
         )
-        self.orders[order.order_id] = order
-        self.client_order_ids[ticket.client_order_id] = order.order_id
-        self.working.setdefault(ticket.symbol, {})[order.order_id] = order
+        order_id = ticket.order_id
+        self.orders[order_id] = order
+        self.client_order_ids[ticket.client_order_id] = order_id
+        by_symbol = self.working.get(ticket.symbol)
+        if by_symbol is None:
+            by_symbol = self.working[ticket.symbol] = {}
+        by_symbol[order_id] = order
         self.open_order_count += 1
-        if e.expires_at is not None:
-            bucket = self.expiring.get(e.expires_at)
+        expires_at = e.expires_at
+        if expires_at is not None:
+            bucket = self.expiring.get(expires_at)
             if bucket is None:
-                bucket = self.expiring[e.expires_at] = {}
-                heapq.heappush(self.expiry_times, e.expires_at)
-            bucket[order.order_id] = None
+                bucket = self.expiring[expires_at] = {}
+                heapq.heappush(self.expiry_times, expires_at)
+            bucket[order_id] = None
         if ticket.replaces is not None:
             self._relink(ticket.replaces, order)
         elif ticket.leg is None:
@@ -280,19 +285,22 @@ class EngineState:
         final = isinstance(e, OrderFilled)
         self._set_status(order, S.FILLED if final else S.PARTIALLY_FILLED, e.ts_event)
         order.fill_ids.add(e.fill_id)
-        order.filled_qty += e.fill_qty
-        order.filled_notional += e.fill_qty * e.fill_price
-        order.gross_amount += e.gross_amount
-        order.fees += e.fee
-        if final and order.qty is None:
-            order.qty = order.filled_qty  # a notional order's quantity is known once it is done
-        if order.qty is not None and order.filled_qty > order.qty:
+        fill_qty, fill_price, gross, fee = e.fill_qty, e.fill_price, e.gross_amount, e.fee
+        filled = order.filled_qty = order.filled_qty + fill_qty
+        order.filled_notional += fill_qty * fill_price
+        order.gross_amount += gross
+        order.fees += fee
+        qty = order.qty
+        if final and qty is None:
+            qty = order.qty = filled  # a notional order's quantity is known once it is done
+        if qty is not None and filled > qty:
             raise InvalidTransitionError(
-                f"order {e.order_id}: fill of {e.fill_qty} would fill {order.filled_qty}, "
-                f"more than the order's {order.qty}"
+                f"order {e.order_id}: fill of {fill_qty} would fill {filled}, "
+                f"more than the order's {qty}"
             )
         account = self.require_account()
-        account.apply_fill(e.symbol, order.is_buy, e.fill_qty, e.fill_price, e.gross_amount, e.fee)
+        buy = order.ticket.side is OrderSide.BUY
+        account.apply_fill(e.symbol, buy, fill_qty, fill_price, gross, fee)
         self._recount(order)
         self._note_equity()
 
@@ -369,17 +377,19 @@ class EngineState:
 
     def _set_status(self, order: Order, status: OrderStatus, ts: datetime) -> None:
         """Move ``order`` to ``status``; the caller recounts its aggregates."""
-        check_transition(order.order_id, order.status, status)
-        was_open = order.status not in TERMINAL_STATUSES
+        current = order.status
+        if status not in TRANSITIONS[current]:
+            check_transition(order.order_id, current, status)  # raises, naming both states
         order.status = status
         order.updated_at = ts
-        if was_open and status in TERMINAL_STATUSES:
+        if status in TERMINAL_STATUSES and current not in TERMINAL_STATUSES:
             self.open_order_count -= 1
-            by_symbol = self.working.get(order.ticket.symbol)
+            ticket = order.ticket
+            by_symbol = self.working.get(ticket.symbol)
             if by_symbol is not None:
-                by_symbol.pop(order.ticket.order_id, None)
+                by_symbol.pop(ticket.order_id, None)
             if order.expires_at is not None:
-                self._forget_expiry(order.expires_at, order.ticket.order_id)
+                self._forget_expiry(order.expires_at, ticket.order_id)
 
     def _forget_expiry(self, expires_at: datetime, order_id: UUID) -> None:
         bucket = self.expiring.get(expires_at)

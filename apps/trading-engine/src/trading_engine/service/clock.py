@@ -65,13 +65,15 @@ def random_ids() -> Callable[[], UUID]:
     fifth of an order's time. The result equals ``UUID(int=..., version=4)``."""
     bits = random.Random(os.urandom(32)).getrandbits
     new = UUID.__new__
-    put = object.__setattr__
+    # UUID refuses attribute writes; its slots' own setters are the cheapest way past that.
+    set_int = UUID.__dict__["int"].__set__
+    set_is_safe = UUID.__dict__["is_safe"].__set__
     unknown = SafeUUID.unknown
 
     def new_id() -> UUID:
         uid = new(UUID)
-        put(uid, "int", (bits(128) & _VERSION_MASK) | _VERSION_4)
-        put(uid, "is_safe", unknown)
+        set_int(uid, (bits(128) & _VERSION_MASK) | _VERSION_4)
+        set_is_safe(uid, unknown)
         return uid
 
     return new_id
