@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from trader_common.app import build_app
 from trader_common.eventstore import EventStore as RecordStore
+from trader_common.ports import PlatformUnavailableError
 from trader_common.runner import serve
 from trader_common.settings import load_settings
 
@@ -100,6 +101,8 @@ async def _start_and_tick(started: StartedService, settings: TradingEngineSettin
         try:
             await service.advance_clock()
             await service.drain_outbox()
+        except PlatformUnavailableError as exc:  # the sidecar is (re)starting or stopping
+            log.warning("timer tick failed (%s); next tick retries", exc)
         except Exception:
             log.warning("timer tick failed", exc_info=True)
 

@@ -20,7 +20,7 @@ from typing import TypeVar
 from uuid import UUID, uuid5
 
 from trader_common.contracts import Event
-from trader_common.ports import EventPublisher
+from trader_common.ports import EventPublisher, PlatformUnavailableError
 
 from ..domain.commands import (
     CancelAllOrders,
@@ -105,8 +105,12 @@ class TradingService:
             return 0
         try:
             return await self._outbox.drain()
+        except PlatformUnavailableError as exc:
+            # Expected while the sidecar starts, stops or restarts: no traceback. The events are
+            # stored: the next drain (next command, timer or start) sends them.
+            log.warning("outbox drain of %s failed (%s); will retry", self._stream, exc)
+            return 0
         except Exception:
-            # The events are stored: the next drain (next command, timer or start) sends them.
             log.warning("outbox drain of %s failed; will retry", self._stream, exc_info=True)
             return 0
 
