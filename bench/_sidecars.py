@@ -1,19 +1,20 @@
-"""What the sidecar benchmarks share: NATS + Redis and a ``LocalPlatform`` on loopback in a
-temporary folder (placement and scheduler only for benchmarks of workflows), stopped on the way
-out; and the figures they print."""
+"""What the sidecar benchmarks share: Redis and the pub/sub broker (NATS by default, or Kafka or
+Redis itself) and a ``LocalPlatform`` on loopback in a temporary folder (placement and scheduler
+only for benchmarks of workflows), stopped on the way out; and the figures they print."""
 
 from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from trader_cli.infra import NatsServer, RedisServer, Server
+from trader_cli.infra import KafkaServer, NatsServer, RedisServer, Server
+from trader_cli.installer import kafka_libs_dir
 from trader_cli.netutil import free_port
 from trader_cli.platform import LocalPlatform
 from trader_cli.runfile import Profile, load_run_file
@@ -22,8 +23,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
-def nats_redis_platform(prefix: str, *, control_plane: bool = False) -> Iterator[LocalPlatform]:
-    profile = Profile(pubsub="nats", state="redis")
+def nats_redis_platform(
+    prefix: str, *, control_plane: bool = False, pubsub: str = "nats"
+) -> Iterator[LocalPlatform]:
+    """The platform on the Redis state store and the ``pubsub`` profile (``nats``, ``kafka`` or
+    ``redis``: components/pubsub/<pubsub>)."""
+    profile = Profile(pubsub=pubsub, state="redis")
     run_file = load_run_file(REPO / "dapr" / "dapr.yaml")
     with tempfile.TemporaryDirectory(prefix=prefix) as folder:
         base = Path(folder)
@@ -33,9 +38,13 @@ def nats_redis_platform(prefix: str, *, control_plane: bool = False) -> Iterator
         platform: LocalPlatform | None = None
         try:
             # One after the other, so each takes a port that is free once the previous listens.
+            makers: dict[str, Callable[[], Server]] = {
+                "nats": lambda: NatsServer(base / "nats", free_port()),
+                "kafka": lambda: KafkaServer(base / "kafka", free_port(), kafka_libs_dir()),
+            }
             for make in (
                 lambda: RedisServer(base / "redis", free_port()),
-                lambda: NatsServer(base / "nats", free_port()),
+                *([makers[pubsub]] if pubsub in makers else []),
             ):
                 servers.append(make())
                 servers[-1].start(timeout=60)

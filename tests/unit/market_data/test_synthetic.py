@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -122,3 +123,27 @@ def test_synthetic_minute_bar_closes_when_the_minute_passes_and_matches_trades()
     assert bar.volume == sum((t.size for t in minute_trades), Decimal(0))
     assert market.latest_bar("AAPL") == bar
     assert market.bars("AAPL", OPEN, OPEN + timedelta(hours=1)) == [bar]
+
+
+def test_synthetic_output_is_pinned_across_the_session() -> None:
+    # The digest of 2,000 steps from before the open to after the close, computed with the
+    # implementation that worked out the session weight, spread multiplier and minute per
+    # symbol (now once per step): the hoisting changed no price, size, spread or bar.
+    market = SyntheticMarket(
+        ["AAPL", "BTC/USD", "PENNY"], seed=11, start_price=Decimal("1.5"), step_seconds=13.0
+    )
+    digest = hashlib.sha256()
+    start = OPEN - timedelta(minutes=30)
+    for i in range(2000):
+        for event in market.step(start + timedelta(seconds=13 * i)):
+            digest.update(event.model_dump_json(exclude={"event_id", "ts_recorded"}).encode())
+    assert digest.hexdigest() == "4efb150605fa7610253f16e5b42edd289f78ee18333b0072915414acc17efc54"
+
+
+def test_synthetic_next_quotes_are_the_quotes_of_a_step() -> None:
+    quotes_only = SyntheticMarket(["AAPL", "MSFT"], seed=3)
+    full = SyntheticMarket(["AAPL", "MSFT"], seed=3)
+    for i in range(120):
+        at = OPEN + timedelta(seconds=i)
+        expected = [e for e in full.step(at) if isinstance(e, QuoteUpdated)]
+        assert snapshot(quotes_only.next_quotes(at)) == snapshot(expected)

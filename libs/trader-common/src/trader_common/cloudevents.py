@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
 from .contracts import Event, EventDecodeError, decode_event
 
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
 SPEC_VERSION = "1.0"
+
+
+def dumps_compact(value: Any) -> bytes:
+    """The reference JSON encoding of the publishers: compact, UTF-8, no NaN (what httpx sends
+    for ``json=``). ``cloud_event_json`` produces exactly these bytes for an envelope."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+@lru_cache(maxsize=4096)
+def json_string(text: str) -> bytes:
+    """``text`` as a JSON string literal, as ``dumps_compact`` writes it (cached: sources, types
+    and partition keys repeat)."""
+    return dumps_compact(text)
 
 
 def to_cloud_event(event: Event, source: str) -> dict[str, Any]:
@@ -23,6 +38,38 @@ def to_cloud_event(event: Event, source: str) -> dict[str, Any]:
         "datacontenttype": "application/json",
         "data": event.payload(),
     }
+
+
+_ENVELOPE_HEAD = b'{"specversion":' + dumps_compact(SPEC_VERSION) + b',"id":"'
+
+
+def cloud_event_json(event: Event, source: str) -> bytes:
+    """``dumps_compact(to_cloud_event(event, source))`` byte for byte, in less than half the
+    time: the envelope is written from its parts and the data serialized once by pydantic's core
+    (the serializer behind ``payload()``), with no intermediate dicts. Events carry no floats
+    (money is Decimal), the only values whose JSON text pydantic and ``json`` write differently;
+    the equality is tested for every event type (tests/unit/trader_common/
+    test_dapr_publisher.py)."""
+    key = json_string(event.partition_key())
+    return b"".join(
+        (
+            _ENVELOPE_HEAD,
+            str(event.event_id).encode(),
+            b'","source":',
+            json_string(source),
+            b',"type":',
+            json_string(event.cloud_event_type()),
+            b',"time":"',
+            event.ts_event.isoformat().encode(),
+            b'","subject":',
+            key,
+            b',"partitionkey":',
+            key,
+            b',"datacontenttype":"application/json","data":',
+            event.__pydantic_serializer__.to_json(event),
+            b"}",
+        )
+    )
 
 
 def from_cloud_event(envelope: Any) -> Event:

@@ -142,16 +142,30 @@ class SyntheticMarket:
 
     def step(self, at: datetime) -> list[Event]:
         """Advance every symbol one step to ``at``: quotes, trades and any bars that closed."""
+        # What depends only on the time is worked out once per step, not once per symbol.
+        weight = volume_weight(at)
+        spread = spread_multiplier(at)
+        minute = floor_time(at, ONE_MINUTE)
         events: list[Event] = []
         for symbol in self.symbols:
-            events.extend(self._step_symbol(symbol, self._state[symbol], at))
+            events.extend(
+                self._step_symbol(symbol, self._state[symbol], at, weight, spread, minute)
+            )
         return events
 
     def next_quotes(self, at: datetime) -> list[QuoteUpdated]:
         """Advance one step and return only the quotes."""
         return [e for e in self.step(at) if isinstance(e, QuoteUpdated)]
 
-    def _step_symbol(self, symbol: str, state: _Symbol, at: datetime) -> list[Event]:
+    def _step_symbol(
+        self,
+        symbol: str,
+        state: _Symbol,
+        at: datetime,
+        weight: float,
+        spread: float,
+        minute: datetime,
+    ) -> list[Event]:
         rng = state.rng
         self._maybe_switch_regime(state)
         regime = self.regimes[state.regime]
@@ -159,9 +173,8 @@ class SyntheticMarket:
         growth = (regime.drift - regime.volatility**2 / 2) * self._dt
         state.mid *= math.exp(growth + regime.volatility * math.sqrt(self._dt) * shock)
 
-        weight = volume_weight(at)
         quantum = _quantum(state.mid)
-        spread_bps = self.base_spread_bps * regime.spread_factor * spread_multiplier(at)
+        spread_bps = self.base_spread_bps * regime.spread_factor * spread
         half_spread = state.mid * spread_bps / 20_000
         bid = max(_price(state.mid - half_spread, quantum), quantum)
         ask = _price(state.mid + half_spread, quantum)
@@ -186,7 +199,7 @@ class SyntheticMarket:
         trade = TradePrinted(symbol=symbol, source=self.source, ts_event=at, price=price, size=size)
 
         events: list[Event] = [quote, trade]
-        closed = self._add_to_bar(symbol, state, at, price, size)
+        closed = self._add_to_bar(symbol, state, minute, price, size)
         if closed is not None:
             events.append(closed)
         return events
@@ -199,9 +212,8 @@ class SyntheticMarket:
             state.regime = state.rng.choice(others)
 
     def _add_to_bar(
-        self, symbol: str, state: _Symbol, at: datetime, price: Decimal, size: Decimal
+        self, symbol: str, state: _Symbol, minute: datetime, price: Decimal, size: Decimal
     ) -> BarClosed | None:
-        minute = floor_time(at, ONE_MINUTE)
         bar = state.bar
         if bar is not None and minute == bar.ts_open:
             bar.add(price, size)
