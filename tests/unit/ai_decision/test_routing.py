@@ -205,7 +205,7 @@ async def test_router_status_reports_budget_and_circuits() -> None:
 
 def test_settings_claude_route_without_key_names_the_variable() -> None:
     with pytest.raises(ValidationError, match="AI_DECISION_ANTHROPIC_API_KEY is not set"):
-        AiDecisionSettings(routing=POLICY)
+        AiDecisionSettings(routing=POLICY, anthropic_key_secret="")
 
 
 def test_settings_unpriced_model_is_refused_at_startup() -> None:

@@ -19,6 +19,15 @@ from .domain.prompt import TemplateRef
 from .domain.routing import BudgetPolicy, CircuitPolicy, RoutingPolicy, Target
 
 LOCAL_MODELS = (local_model.MODEL_NAME, sma_cross.MODEL_NAME)
+CLAUDE_ROUTING = RoutingPolicy.model_validate(
+    {
+        "tasks": {
+            "fast": ["claude:claude-haiku-4-5"],
+            "deep": ["claude:claude-sonnet-4-5"],
+            "overnight": ["claude:claude-sonnet-4-5"],
+        }
+    }
+)
 
 
 class PriceSetting(BaseModel):
@@ -74,6 +83,10 @@ class AiDecisionSettings(AppSettings):
 
     # Claude through the anthropic SDK
     anthropic_api_key: SecretStr | None = None
+    # Without AI_DECISION_ANTHROPIC_API_KEY the key is read at start from this secret of the Dapr
+    # secret store (empty: do not look). With a key and no AI_DECISION_ROUTING, Claude decides.
+    anthropic_key_secret: str = Field(default="anthropic:api-key", max_length=200)
+    secret_store: str = Field(default="secretstore", min_length=1)
     anthropic_base_url: str | None = None
     anthropic_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     anthropic_max_retries: int = Field(default=3, ge=0, le=10)
@@ -116,9 +129,11 @@ class AiDecisionSettings(AppSettings):
     @model_validator(mode="after")
     def _routing_is_usable(self) -> AiDecisionSettings:
         targets = self.routing.all_targets()
-        if any(t.provider == "claude" for t in targets) and self.anthropic_api_key is None:
+        claude_routed = any(t.provider == "claude" for t in targets)
+        if claude_routed and self.anthropic_api_key is None and not self.anthropic_key_secret:
             raise ValueError(
-                "AI_DECISION_ROUTING uses claude but AI_DECISION_ANTHROPIC_API_KEY is not set"
+                "AI_DECISION_ROUTING uses claude but AI_DECISION_ANTHROPIC_API_KEY is not set "
+                "(and AI_DECISION_ANTHROPIC_KEY_SECRET is empty, so the secret store is not asked)"
             )
         unknown_local = sorted(
             str(t) for t in targets if t.provider == "local" and t.model not in LOCAL_MODELS
@@ -153,6 +168,14 @@ class AiDecisionSettings(AppSettings):
             except UnknownModelPriceError as exc:
                 raise ValueError(str(exc)) from None
         return self
+
+    def routing_with_key(self) -> RoutingPolicy:
+        """The routing once an Anthropic key is known: the configured one, or, when none was
+        configured, Claude (Haiku for fast screening, Sonnet for deep analysis) with the local
+        model as the fallback."""
+        if "routing" in self.model_fields_set:
+            return self.routing
+        return CLAUDE_ROUTING
 
     def price_table(self) -> PriceTable:
         merged = dict(DEFAULT_PRICES)
