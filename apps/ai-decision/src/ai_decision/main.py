@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from trader_common.adapters.secrets import DaprSecretSource
 from trader_common.app import Readiness, build_app
 from trader_common.contracts import utc_now
-from trader_common.ports import EventPublisher, PlatformUnavailableError, StateStore
+from trader_common.ports import EventPublisher, PlatformUnavailableError, SecretSource, StateStore
 from trader_common.runner import serve
 from trader_common.settings import load_settings
 
@@ -34,7 +34,7 @@ from .service.audit import AuditLog
 from .service.batches import OvernightBatches
 from .service.decisions import DecisionService, DecisionSettings
 from .service.feature_store import FeatureStore
-from .service.ports import DecisionProvider, NewsSource, SecretSource
+from .service.ports import DecisionProvider, NewsSource
 from .service.requests import DecisionRequests
 from .service.routing import Router
 from .settings import AiDecisionSettings

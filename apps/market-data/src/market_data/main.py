@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from trader_common.app import DaprPlatform, Readiness, build_app
 from trader_common.contracts import ConnectorHealth, utc_now
-from trader_common.ports import EventPublisher, StateStore
+from trader_common.ports import EventPublisher, SecretSource, StateStore
 from trader_common.runner import serve
 from trader_common.settings import load_settings
 
@@ -42,7 +42,7 @@ from .service.feeds import (
 )
 from .service.guard import GuardedConnector, HealthEvents
 from .service.pipeline import MarketPipeline
-from .service.ports import MarketDataConnector, SecretSource
+from .service.ports import MarketDataConnector
 from .service.reads import MarketReads
 from .service.rejections import RejectionLog
 from .settings import ConnectorName, MarketDataSettings

@@ -11,11 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Protocol
-from urllib.parse import quote
 
-from trader_common.adapters.dapr import DaprSidecar
-from trader_common.ports import PlatformUnavailableError
+from trader_common.ports import SecretSource
 
 from .adapters.alpaca_broker import AlpacaBroker, AlpacaTradeUpdates
 from .service.routing import RoutedTradingService
@@ -29,38 +26,6 @@ SECRET_KEY_SECRET = "alpaca:secret-key"
 
 class BrokerConfigurationError(Exception):
     """broker=alpaca cannot start: what is missing, in words an operator can act on."""
-
-
-class SecretSource(Protocol):
-    async def get(self, name: str) -> str | None: ...
-
-
-class DaprSecrets:
-    """``GET /v1.0/secrets/<store>/<name>`` through the sidecar (nested keys use ``:``).
-    Values are never logged."""
-
-    def __init__(self, sidecar: DaprSidecar, store: str) -> None:
-        self._sidecar = sidecar
-        self._store = store
-
-    async def get(self, name: str) -> str | None:
-        path = f"/v1.0/secrets/{quote(self._store, safe='')}/{quote(name, safe=':')}"
-        response = await self._sidecar.request("GET", path)
-        if response.status_code in (204, 404):
-            return None
-        if response.status_code != 200:
-            text = response.text[:300]
-            if "ERR_SECRET_GET" in text or "ERR_SECRET_NOT_FOUND" in text:
-                return None
-            raise PlatformUnavailableError(
-                f"could not read secret {name!r} from {self._store!r}: HTTP {response.status_code}"
-            )
-        try:
-            body = response.json()
-        except ValueError:
-            raise PlatformUnavailableError(f"secret {name!r}: the answer is not JSON") from None
-        value = body.get(name) if isinstance(body, dict) else None
-        return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 async def read_alpaca_keys(secrets: SecretSource, store: str) -> tuple[str, str]:

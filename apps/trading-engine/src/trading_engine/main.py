@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from trader_common.adapters.secrets import DaprSecretSource
 from trader_common.app import build_app
 from trader_common.eventstore import EventStore as RecordStore
 from trader_common.ports import PlatformUnavailableError
@@ -19,7 +20,7 @@ from .adapters.calendar import ExchangeCalendarSessions
 from .adapters.dapr_store import DaprEventStore, DaprOutbox, DaprSnapshotStore
 from .api import account, events, market, orders, positions, quotes, trading_state
 from .api.errors import install_error_handlers
-from .broker_routing import AlpacaRouting, DaprSecrets
+from .broker_routing import AlpacaRouting
 from .domain.assets import Asset, AssetRegistry
 from .domain.core import AccountConfig, ExchangeConfig
 from .domain.events import AccountType
@@ -160,7 +161,7 @@ def create_app(settings: TradingEngineSettings | None = None) -> FastAPI:
     )
     app.state.started = StartedService(service)
     if isinstance(service, RoutedTradingService):
-        secrets = DaprSecrets(platform.sidecar, settings.secret_store)
+        secrets = DaprSecretSource(platform.sidecar, settings.secret_store)
         app.state.started.routing = AlpacaRouting(service, settings, secrets)
     app.state.trading_service = service
     app.state.quote_book = QuoteBook(platform.state, settings.quote_ttl_seconds)

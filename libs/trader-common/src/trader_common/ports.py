@@ -58,3 +58,11 @@ class ServiceInvoker(Protocol):
     async def invoke(
         self, app_id: str, method: str, *, http_method: str = "GET", body: Any = None
     ) -> tuple[int, Any]: ...
+
+
+class SecretSource(Protocol):
+    """Where credentials come from (the Dapr secret store: adapters/secrets.py)."""
+
+    async def get(self, name: str) -> str | None:
+        """The secret ``name`` (e.g. ``alpaca:api-key``), or ``None`` when it is not set."""
+        ...

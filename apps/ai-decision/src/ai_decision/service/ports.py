@@ -87,9 +87,3 @@ class NewsUnavailableError(RuntimeError):
 
 class NewsSource(Protocol):
     async def headlines(self, symbol: str, until: datetime, limit: int) -> list[Headline]: ...
-
-
-class SecretSource(Protocol):
-    async def get(self, name: str) -> str | None:
-        """The secret's value, or None when it is not set."""
-        ...

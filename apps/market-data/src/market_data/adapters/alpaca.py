@@ -41,7 +41,7 @@ from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 from alpaca.trading.client import TradingClient
 
 from trader_common.contracts import BarClosed, Event, QuoteUpdated, TradePrinted
-from trader_common.ports import PlatformUnavailableError
+from trader_common.ports import PlatformUnavailableError, SecretSource
 
 from ..domain.models import AssetInfo, Capability, NewsItem
 from ..domain.normalise import (
@@ -67,7 +67,6 @@ from ..service.ports import (
     ProviderRequestError,
     ProviderUnavailableError,
     RateLimitedError,
-    SecretSource,
 )
 from ..service.rejections import RejectionLog
 from .blocking import BlockingCalls

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import httpx
 
 from trader_common.contracts import BarClosed, Event, QuoteUpdated
-from trader_common.ports import PlatformUnavailableError
+from trader_common.ports import PlatformUnavailableError, SecretSource
 
 from ..domain.aggregate import Candle, aggregate
 from ..domain.coins import DEFAULT_COINGECKO_IDS, resolve
@@ -52,7 +52,6 @@ from ..service.ports import (
     ProviderRequestError,
     ProviderUnavailableError,
     RateLimitedError,
-    SecretSource,
 )
 from ..service.rejections import RejectionLog
 from .http import AsyncBudget, Redactor

@@ -22,7 +22,7 @@ import requests
 from finnhub.exceptions import FinnhubAPIException, FinnhubRequestException
 
 from trader_common.contracts import BarClosed, Event, QuoteUpdated
-from trader_common.ports import PlatformUnavailableError
+from trader_common.ports import PlatformUnavailableError, SecretSource
 
 from ..domain.models import AssetInfo, Capability, NewsItem
 from ..domain.normalise import (
@@ -47,7 +47,6 @@ from ..service.ports import (
     ProviderRequestError,
     ProviderUnavailableError,
     RateLimitedError,
-    SecretSource,
 )
 from ..service.rejections import RejectionLog
 from .blocking import BlockingCalls

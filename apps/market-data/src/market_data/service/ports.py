@@ -17,14 +17,6 @@ Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class SecretSource(Protocol):
-    """Where connector credentials come from (the Dapr secret store in production)."""
-
-    async def get(self, name: str) -> str | None:
-        """The secret ``name`` (e.g. ``alpaca:api-key``), or ``None`` when it is not set."""
-        ...
-
-
 # --- connector errors -------------------------------------------------------------------------
 
 
