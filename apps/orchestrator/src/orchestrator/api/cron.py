@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -12,11 +11,10 @@ from trader_common.contracts import utc_now
 from trader_common.ports import ConcurrencyConflictError
 
 from ..adapters.calendars import market_open
-from ..adapters.workflow import trading_cycle
 from ..adapters.workflow_states import workflow_state
 from ..domain.cycle_log import CycleRecord
 from ..domain.schedule import StrategySchedule, due_cycles
-from .cycles import cycle_log, record_started
+from .cycles import launch
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["cycles"], include_in_schema=False)
@@ -63,21 +61,11 @@ async def on_tick(request: Request) -> dict[str, Any]:
         except ConcurrencyConflictError:
             return {"started": started}
         item = await state.get(SLOTS_KEY)
-        await asyncio.to_thread(
-            client.schedule_new_workflow,
-            workflow=trading_cycle,
-            input={
-                "cycle_id": cycle_id,
-                "strategy_id": cycle.strategy_id,
-                "symbols": list(cycle.symbols),
-                "as_of": now.isoformat(),
-                "fill_timeout": by_id[cycle.strategy_id].fill_timeout,
-            },
-            instance_id=cycle_id,
-        )
-        log.info("cycle started", extra={"cycle_id": cycle_id, "symbols": list(cycle.symbols)})
-        await record_started(
-            cycle_log(request), CycleRecord(cycle_id, cycle.strategy_id, cycle.symbols, now)
+        await launch(
+            request,
+            CycleRecord(cycle_id, cycle.strategy_id, cycle.symbols, now),
+            now,
+            fill_timeout=by_id[cycle.strategy_id].fill_timeout,
         )
         started.append(cycle_id)
     return {"started": started}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -28,6 +29,27 @@ def cycle_log(request: Request) -> CycleLog:
 
 
 CycleLogDep = Annotated[CycleLog, Depends(cycle_log)]
+
+
+async def launch(request: Request, record: CycleRecord, as_of: datetime, **options: Any) -> None:
+    """Schedule the cycle's workflow (instance id = cycle id) and add it to the cycle log."""
+    await asyncio.to_thread(
+        request.app.state.workflow_client.schedule_new_workflow,
+        workflow=trading_cycle,
+        input={
+            "cycle_id": record.cycle_id,
+            "strategy_id": record.strategy_id,
+            "symbols": list(record.symbols),
+            "as_of": as_of.isoformat(),
+            **options,
+        },
+        instance_id=record.cycle_id,
+    )
+    log.info(
+        "cycle started",
+        extra={"cycle_id": record.cycle_id, "strategy_id": record.strategy_id},
+    )
+    await record_started(cycle_log(request), record)
 
 
 async def record_started(cycles: CycleLog, record: CycleRecord) -> None:
@@ -72,7 +94,7 @@ class StartCycle(BaseModel):
 
 
 @router.post("/cycles", status_code=202, responses={409: {"description": "Trading not allowed"}})
-async def start_cycle(body: StartCycle, request: Request, cycles: CycleLogDep) -> dict[str, Any]:
+async def start_cycle(body: StartCycle, request: Request) -> dict[str, Any]:
     operations = await request.app.state.operations.current()
     if not operations.may_trade(body.strategy_id):
         raise HTTPException(409, f"strategy {body.strategy_id} may not trade now (paused/halted)")
@@ -82,23 +104,12 @@ async def start_cycle(body: StartCycle, request: Request, cycles: CycleLogDep) -
     existing = await workflow_state(client, cycle_id, fetch_payloads=False)
     if existing is not None:
         return {"cycle_id": cycle_id, "status": str(existing.runtime_status.name).lower()}
-    await asyncio.to_thread(
-        client.schedule_new_workflow,
-        workflow=trading_cycle,
-        input={
-            "cycle_id": cycle_id,
-            "strategy_id": body.strategy_id,
-            "symbols": body.symbols,
-            "as_of": (body.as_of or at).isoformat(),
-            "fill_timeout": body.fill_timeout,
-            "risk_limits": body.risk_limits,
-        },
-        instance_id=cycle_id,
-    )
-    log.info("cycle started", extra={"cycle_id": cycle_id, "strategy_id": body.strategy_id})
-    await record_started(
-        cycles,
+    await launch(
+        request,
         CycleRecord(cycle_id, body.strategy_id, tuple(body.symbols), at, trigger="request"),
+        body.as_of or at,
+        fill_timeout=body.fill_timeout,
+        risk_limits=body.risk_limits,
     )
     return {"cycle_id": cycle_id, "status": "scheduled"}
 
