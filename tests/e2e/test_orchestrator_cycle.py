@@ -126,3 +126,10 @@ def test_cycle_workflow_killed_mid_cycle_resumes_without_double_orders(
     killed = cli.invoke(trader, ["kill-switch", "--json", "--url", orchestrator])
     assert killed.exit_code == 0, killed.output
     assert json.loads(killed.output)["halted"] is True
+
+    # Leave the session's shared state store as found: later tests run cycles.
+    for scope in ("global", "momo"):
+        resumed = httpx.post(
+            f"{orchestrator}/operations/{scope}/resume", json={"reason": "end of test"}
+        )
+        assert resumed.status_code == 200, resumed.text
