@@ -1,7 +1,9 @@
 """broker=alpaca through a real sidecar: the trading engine reads the Alpaca keys from the Dapr
 secret store, routes an order through the real alpaca-py client to the loopback fake of
 Alpaca's Trading API, and turns the venue's fill on the trade_updates stream into the same
-domain events the paper exchange produces: a position, and OrderFilled on trade.events."""
+domain events the paper exchange produces: a position, and OrderFilled on trade.events. The
+positions are compared with the venue's after each reconciliation: a holding placed at the venue
+outside the engine is published on system.events and shown by GET /broker/positions."""
 
 from __future__ import annotations
 
@@ -40,12 +42,13 @@ def test_alpaca_broker_order_routed_and_fill_from_stream_becomes_position_and_ev
                     "TRADING_ENGINE_EQUITIES": symbol,
                     "TRADING_ENGINE_EQUITY_CALENDAR": "24/7",
                     "TRADING_ENGINE_STREAM": f"alpaca-{uuid4().hex[:8]}",
+                    "TRADING_ENGINE_ALPACA_RECONCILE_SECONDS": "0.5",
                 }
             },
             secrets={"alpaca": {"api-key": KEY, "secret-key": SECRET}},
         )
         engine = platform.running["trading-engine"].url
-        recorder = start_recorder(platform, topics=("trade.events",))
+        recorder = start_recorder(platform, topics=("trade.events", "system.events"))
         eventually(lambda: venue.listening >= 1, what="the engine listening to trade_updates")
         # risk checks need a price, as with the paper exchange
         recorder.publish(quote_event(symbol, utc_now(), "101.20", "101.30"))
@@ -98,3 +101,30 @@ def test_alpaca_broker_order_routed_and_fill_from_stream_becomes_position_and_ev
             "order-partially-filled",
             "order-filled",
         ]
+
+        # The engine and the venue agree on the position: checks find nothing to report.
+        def checked_in_line() -> bool:
+            check = httpx.get(f"{engine}/broker/positions", timeout=10).json()
+            return check["in_line"] is True
+
+        eventually(checked_in_line, what="a position check that finds the venue in line")
+
+        outside = f"O{uuid4().hex[:5].upper()}"
+        venue.hold(outside, "3", "55")  # bought in Alpaca's dashboard, not through the engine
+
+        def diverged() -> list[dict[str, Any]] | None:
+            mine = [
+                e
+                for e in recorder.received("system.events")
+                if e["type"].endswith("system.broker-positions-diverged.v1")
+                and any(d["symbol"] == outside for d in e["data"]["differences"])
+            ]
+            return mine or None
+
+        [event] = eventually(diverged, what="BrokerPositionsDiverged on system.events")
+        assert event["data"]["differences"] == [
+            {"symbol": outside, "engine_qty": "0", "broker_qty": "3"}
+        ]
+        check = httpx.get(f"{engine}/broker/positions", timeout=10).json()
+        assert check["in_line"] is False
+        assert check["differences"] == [{"symbol": outside, "engine_qty": "0", "broker_qty": "3"}]

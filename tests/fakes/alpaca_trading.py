@@ -8,6 +8,11 @@ Point ``TradingClient(url_override=<base url>)`` and ``TradingStream(url_overrid
 url>/stream)`` at it. Tests script the venue: ``fill`` (partial or whole), ``cancel_at_venue``,
 ``expire``, refusals by symbol (``refuse``), 429s (``rate_limit``), and ``drop_stream`` (the
 connection goes; updates made while nobody listens are lost, as at Alpaca).
+
+``GET /v2/positions`` answers the account's positions as Alpaca's ``Position`` JSON: what the
+fills made, plus what ``hold`` adds (positions the account had before, or orders placed at the
+venue outside the engine). Shorts have a negative ``qty`` and side ``short``; crypto pairs are
+named without their slash (``BTCUSD``), as Alpaca names them there.
 """
 
 from __future__ import annotations
@@ -43,6 +48,31 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
+def _position(symbol: str, qty: Decimal, price: Decimal) -> dict[str, Any]:
+    crypto = "/" in symbol
+    value = qty * price
+    return {
+        "asset_id": str(uuid.uuid5(uuid.NAMESPACE_OID, symbol)),
+        "symbol": symbol.replace("/", ""),
+        "exchange": "CRYPTO" if crypto else "NASDAQ",
+        "asset_class": "crypto" if crypto else "us_equity",
+        "asset_marginable": not crypto,
+        "avg_entry_price": str(price),
+        "qty": str(qty),
+        "side": "long" if qty > 0 else "short",
+        "market_value": str(value),
+        "cost_basis": str(value),
+        "unrealized_pl": "0",
+        "unrealized_plpc": "0",
+        "unrealized_intraday_pl": "0",
+        "unrealized_intraday_plpc": "0",
+        "current_price": str(price),
+        "lastday_price": str(price),
+        "change_today": "0",
+        "qty_available": str(qty),
+    }
+
+
 @dataclass
 class _Listener:
     loop: asyncio.AbstractEventLoop
@@ -55,6 +85,8 @@ class FakeAlpacaTrading(FakeBase):
         self.key = key
         self.secret = secret
         self.orders: dict[str, dict[str, Any]] = {}  # by Alpaca order id, in creation order
+        self.holdings: dict[str, Decimal] = {}  # symbol as ordered -> signed quantity
+        self.prices: dict[str, Decimal] = {}  # symbol -> last fill price (cost basis, marks)
         self.refusals: dict[str, tuple[int, str]] = {}  # symbol -> (HTTP status, message)
         self.auto_new = True  # announce "new" on the stream after each accepted order
         self.sent: list[dict[str, Any]] = []  # every trade update delivered to a listener
@@ -69,6 +101,7 @@ class FakeAlpacaTrading(FakeBase):
                 Route("/v2/orders", self._orders, methods=["POST", "GET"]),
                 Route("/v2/orders:by_client_order_id", self._by_client_id, methods=["GET"]),
                 Route("/v2/orders/{order_id}", self._order, methods=["GET", "DELETE", "PATCH"]),
+                Route("/v2/positions", self._positions, methods=["GET"]),
                 WebSocketRoute("/stream", self._stream),
             ]
         )
@@ -98,6 +131,9 @@ class FakeAlpacaTrading(FakeBase):
             order["filled_qty"] = str(total)
             order["filled_avg_price"] = str((before * avg + fill_qty * fill_price) / total)
             done = order["qty"] is not None and total >= Decimal(order["qty"])
+            signed = fill_qty if order["side"] == "buy" else -fill_qty
+            self.holdings[order["symbol"]] = self.holdings.get(order["symbol"], Decimal(0)) + signed
+            self.prices[order["symbol"]] = fill_price
             order["status"] = "filled" if done else "partially_filled"
             order["updated_at"] = _now()
             if done:
@@ -113,6 +149,13 @@ class FakeAlpacaTrading(FakeBase):
             }
         self.push(update)
         return update
+
+    def hold(self, symbol: str, qty: str, price: str = "100") -> None:
+        """The account holds ``qty`` more of ``symbol`` (negative: short) without any order
+        of ours: a position from before, or an order placed in Alpaca's dashboard."""
+        with self._state:
+            self.holdings[symbol] = self.holdings.get(symbol, Decimal(0)) + Decimal(qty)
+            self.prices.setdefault(symbol, Decimal(price))
 
     def cancel_at_venue(self, client_order_id: str) -> None:
         self._end(client_order_id, "canceled", "canceled_at")
@@ -296,6 +339,13 @@ class FakeAlpacaTrading(FakeBase):
         if self.auto_new:
             self._announce_new(new)
         return json_response(new)
+
+    async def _positions(self, request: Request) -> Response:
+        if (answer := self._guard(request)) is not None:
+            return answer
+        with self._state:
+            held = [(s, q, self.prices.get(s, Decimal(0))) for s, q in self.holdings.items() if q]
+        return json_response([_position(symbol, qty, price) for symbol, qty, price in held])
 
     # --- the trade_updates stream ----------------------------------------------------------------
 

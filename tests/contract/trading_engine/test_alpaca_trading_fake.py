@@ -13,13 +13,18 @@ import pytest
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
-from alpaca.trading.models import Order, TradeUpdate
+from alpaca.trading.models import Order, Position, TradeUpdate
 from alpaca.trading.requests import LimitOrderRequest, ReplaceOrderRequest
 
 from tests.fakes.alpaca_trading import FakeAlpacaTrading
 from tests.fakes.server import serve
 from trader_common.contracts.trade import OrderStatus
-from trading_engine.adapters.alpaca_broker import report_from_trade_update
+from trading_engine.adapters.alpaca_broker import (
+    AlpacaBroker,
+    positions_from,
+    report_from_trade_update,
+)
+from trading_engine.service.ports import BrokerRejectedError
 
 KEY, SECRET = "AKCONTRACT0000001", "contract-secret"
 
@@ -136,3 +141,45 @@ def test_fake_trade_update_parses_into_trade_update_and_report(
 def test_trade_update_malformed_is_refused_with_a_reason(data: object, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         report_from_trade_update(data)
+
+
+def test_fake_positions_parse_into_alpaca_py_positions_and_read_as_signed_qty(
+    venue: tuple[FakeAlpacaTrading, TradingClient],
+) -> None:
+    fake, client = venue
+    client.submit_order(_limit("p-1"))
+    fake.fill("p-1", "4", "150.25")
+    fake.hold("MSFT", "-3", "410")
+    fake.hold("BTC/USD", "0.125", "60000")
+    fake.hold("ETH/USDT", "2")
+    found = client.get_all_positions()
+    assert isinstance(found, list) and all(isinstance(p, Position) for p in found)
+    by_symbol = {p.symbol: p for p in found}  # type: ignore[union-attr]
+    assert by_symbol["MSFT"].side.value == "short" and by_symbol["BTCUSD"].asset_class == "crypto"
+    assert positions_from(found) == {
+        "AAPL": Decimal(4),
+        "MSFT": Decimal(-3),
+        "BTC/USD": Decimal("0.125"),
+        "ETH/USDT": Decimal(2),
+    }
+
+
+def test_positions_reader_unreadable_quantity_is_an_error_not_a_flat_position(
+    venue: tuple[FakeAlpacaTrading, TradingClient],
+) -> None:
+    fake, client = venue
+    fake.hold("AAPL", "1")
+    [position] = client.get_all_positions()  # type: ignore[misc]
+    with pytest.raises(ValueError, match="AAPL has no quantity: 'NaN'"):
+        positions_from([position.model_copy(update={"qty": "NaN"})])
+    with pytest.raises(ValueError, match="not a list"):
+        positions_from({"positions": []})
+
+
+async def test_broker_positions_unauthorised_is_a_refusal_with_alpacas_message() -> None:
+    fake = FakeAlpacaTrading(key=KEY, secret=SECRET)
+    with serve(fake.app) as url:
+        broker = AlpacaBroker(KEY, "wrong-secret", url_override=url, retry_wait_seconds=0.01)
+        with pytest.raises(BrokerRejectedError, match="request is not authorized") as raised:
+            await broker.positions()
+    assert raised.value.status == 401

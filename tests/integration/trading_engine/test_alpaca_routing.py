@@ -14,7 +14,8 @@ import pytest
 
 from tests.fakes.alpaca_trading import FakeAlpacaTrading
 from tests.fakes.server import serve
-from trader_common.contracts import QuoteUpdated
+from trader_common.adapters.inprocess import InMemoryEventBus
+from trader_common.contracts import BrokerPositionsDiverged, QuoteUpdated
 from trader_common.contracts.trade import OrderSide, OrderStatus, OrderType, TimeInForce
 from trading_engine.adapters.alpaca_broker import AlpacaBroker, AlpacaTradeUpdates
 from trading_engine.adapters.inprocess_store import InMemoryEventStore
@@ -25,6 +26,7 @@ from trading_engine.domain.errors import InvalidTransitionError
 from trading_engine.domain.events import OrderFillEvent
 from trading_engine.domain.orders import OrderView
 from trading_engine.domain.sessions import Session
+from trading_engine.service.broker_positions import BrokerPositionWatch
 from trading_engine.service.clock import SystemClock
 from trading_engine.service.engine import TradingEngine
 from trading_engine.service.routing import RoutedTradingService
@@ -322,3 +324,29 @@ async def test_stream_bad_messages_are_skipped_and_the_stream_keeps_working(
     assert routed.updates.skipped == 2
     assert venue.listening == 1 and routed.updates.connections == 1
     assert "no order with client_order_id 'not-ours'" in caplog.text
+
+
+async def test_positions_compared_with_alpaca_only_a_holding_from_outside_diverges(
+    routed: Routed,
+) -> None:
+    bus = InMemoryEventBus()
+    watch = BrokerPositionWatch(
+        broker=lambda: routed.service.broker,
+        engine_positions=lambda: {p.symbol: p.qty for p in routed.engine.positions()},
+        now=routed.engine.now,
+        publisher=bus,
+    )
+    await routed.service.submit_order(limit_buy("pos-1"))
+    routed.fake.fill("pos-1", "10", "149.5")
+    await eventually(lambda: routed.order("pos-1").status is OrderStatus.FILLED, "the fill")
+    for _ in range(2):
+        assert (await watch.check()).in_line
+    routed.fake.hold("MSFT", "5")  # bought in Alpaca's dashboard, not through the engine
+    assert not (await watch.check()).differences
+    check = await watch.check()
+    assert [(d.symbol, d.engine_qty, d.broker_qty) for d in check.differences] == [
+        ("MSFT", D(0), D(5))
+    ]
+    [event] = bus.published
+    assert isinstance(event, BrokerPositionsDiverged)
+    assert event.differences[0].symbol == "MSFT"

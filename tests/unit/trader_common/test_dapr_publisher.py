@@ -35,6 +35,8 @@ from trader_common.cloudevents import (
 )
 from trader_common.contracts import (
     BarClosed,
+    BrokerPositionsDiverged,
+    BrokerPositionsRealigned,
     ConnectorHealthChanged,
     DecisionMade,
     Event,
@@ -47,6 +49,7 @@ from trader_common.contracts import (
     OrderRejected,
     OrderReplaced,
     PositionChanged,
+    PositionDifference,
     QuoteUpdated,
     ServiceStarted,
     TradePrinted,
@@ -155,6 +158,16 @@ def every_event_type() -> list[Event]:
         OperationalStateChanged(
             **system, scope="s-é", previous="running", current="paused", reason=TRICKY
         ),
+        BrokerPositionsDiverged(
+            **system,
+            broker="alpaca",
+            differences=(
+                PositionDifference(
+                    symbol="BTC/USD", engine_qty=Decimal("0.5"), broker_qty=Decimal("-1E-9")
+                ),
+            ),
+        ),
+        BrokerPositionsRealigned(**system, broker=TRICKY),
     ]
 
 

@@ -1,5 +1,6 @@
 """Composition of ``broker=alpaca``: credentials from the Dapr secret store, the Alpaca broker
-attached to the routed service, the trade_updates stream, and reconciliation on a timer.
+attached to the routed service, the trade_updates stream, and reconciliation on a timer, each
+pass followed by a comparison of positions (``BrokerPositionWatch``).
 
 Missing credentials are a start-up error, not a fallback to the paper exchange: an operator
 who chose Alpaca must not find orders filled by a simulator. The engine stays not ready (503)
@@ -12,9 +13,10 @@ import asyncio
 import contextlib
 import logging
 
-from trader_common.ports import SecretSource
+from trader_common.ports import EventPublisher, SecretSource
 
 from .adapters.alpaca_broker import AlpacaBroker, AlpacaTradeUpdates
+from .service.broker_positions import BrokerPositionWatch
 from .service.routing import RoutedTradingService
 from .settings import TradingEngineSettings
 
@@ -50,11 +52,21 @@ class AlpacaRouting:
         service: RoutedTradingService,
         settings: TradingEngineSettings,
         secrets: SecretSource,
+        publisher: EventPublisher | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
         self._secrets = secrets
         self.updates: AlpacaTradeUpdates | None = None
+        engine = service.engine
+        self.positions = BrokerPositionWatch(
+            broker=lambda: service.broker,
+            engine_positions=lambda: {p.symbol: p.qty for p in engine.positions()},
+            now=engine.now,
+            publisher=publisher,
+            broker_name="alpaca",
+            service_name=settings.app_id,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def connect(self) -> None:
@@ -88,6 +100,7 @@ class AlpacaRouting:
             await asyncio.sleep(self.settings.alpaca_reconcile_seconds)
             try:
                 await self.service.reconcile()
+                await self.positions.check()
             except Exception:
                 log.warning("reconciliation with Alpaca failed; next tick retries", exc_info=True)
 

@@ -18,7 +18,7 @@ from trader_common.settings import load_settings
 
 from .adapters.calendar import ExchangeCalendarSessions
 from .adapters.dapr_store import DaprEventStore, DaprOutbox, DaprSnapshotStore
-from .api import account, events, market, orders, positions, quotes, trading_state
+from .api import account, broker, events, market, orders, positions, quotes, trading_state
 from .api.errors import install_error_handlers
 from .broker_routing import AlpacaRouting
 from .domain.assets import Asset, AssetRegistry
@@ -135,6 +135,7 @@ def create_app(settings: TradingEngineSettings | None = None) -> FastAPI:
             trading_state.router,
             quotes.router,
             market.router,
+            broker.router,
             events.router,
         ],
         on_startup=on_startup,
@@ -162,7 +163,9 @@ def create_app(settings: TradingEngineSettings | None = None) -> FastAPI:
     app.state.started = StartedService(service)
     if isinstance(service, RoutedTradingService):
         secrets = DaprSecretSource(platform.sidecar, settings.secret_store)
-        app.state.started.routing = AlpacaRouting(service, settings, secrets)
+        app.state.started.routing = AlpacaRouting(
+            service, settings, secrets, publisher=platform.publisher
+        )
     app.state.trading_service = service
     app.state.quote_book = QuoteBook(platform.state, settings.quote_ttl_seconds)
     install_error_handlers(app)

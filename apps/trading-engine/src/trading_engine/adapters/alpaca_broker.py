@@ -26,9 +26,11 @@ from typing import Any
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import AssetClass, PositionSide
 from alpaca.trading.enums import OrderSide as AlpacaSide
 from alpaca.trading.enums import TimeInForce as AlpacaTif
 from alpaca.trading.models import Order as AlpacaOrder
+from alpaca.trading.models import Position as AlpacaPosition
 from alpaca.trading.requests import (
     LimitOrderRequest,
     MarketOrderRequest,
@@ -185,6 +187,40 @@ def replace_request(new: OrderView) -> ReplaceOrderRequest:
     )
 
 
+# Alpaca names crypto pairs "BTC/USD" in orders but "BTCUSD" in positions.
+_CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
+
+
+def position_symbol(position: AlpacaPosition) -> str:
+    """Our symbol for an Alpaca position: crypto pairs get their slash back."""
+    symbol = position.symbol
+    if position.asset_class is AssetClass.CRYPTO and "/" not in symbol:
+        for quote in _CRYPTO_QUOTES:
+            if symbol.endswith(quote) and len(symbol) > len(quote):
+                return f"{symbol[: -len(quote)]}/{quote}"
+    return symbol
+
+
+def positions_from(found: Any) -> dict[str, Decimal]:
+    """Signed quantities by our symbol from ``get_all_positions``; a position whose quantity
+    does not read is an unreadable answer, not a flat one."""
+    if not isinstance(found, list):
+        raise ValueError("the positions answer is not a list")
+    positions: dict[str, Decimal] = {}
+    for position in found:
+        if not isinstance(position, AlpacaPosition):
+            raise ValueError(f"not a position: {position!r:.80}")
+        qty = _decimal(position.qty)
+        if qty is None or not qty.is_finite():
+            raise ValueError(f"position {position.symbol} has no quantity: {position.qty!r}")
+        # Alpaca sends shorts with a negative qty and side short; trust the side either way.
+        signed = -abs(qty) if position.side is PositionSide.SHORT else abs(qty)
+        if signed:
+            symbol = position_symbol(position)
+            positions[symbol] = positions.get(symbol, Decimal(0)) + signed
+    return positions
+
+
 def _message(error: APIError) -> str:
     try:
         body = json.loads(str(error))
@@ -274,6 +310,15 @@ class AlpacaBroker:
                 return None
             raise BrokerUnavailableError(refused.reason) from None
         return self._report(found, "reconciled")
+
+    async def positions(self) -> dict[str, Decimal]:
+        found = await self._call("the positions", self._client.get_all_positions)
+        try:
+            return positions_from(found)
+        except ValueError as error:
+            raise BrokerUnavailableError(
+                f"Alpaca answered the positions unreadably: {error}"
+            ) from None
 
     def _report(self, order: Any, event: str) -> BrokerReport:
         if not isinstance(order, AlpacaOrder):

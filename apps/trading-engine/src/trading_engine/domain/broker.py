@@ -9,6 +9,7 @@ late, repeated, or already covered by a reconciliation changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID, uuid5
@@ -51,3 +52,25 @@ def fill_id_for(broker_order_id: str | None, execution_id: str | None, filled_qt
     if execution_id:
         return uuid5(FILL_ID_NAMESPACE, f"exec:{execution_id}")
     return uuid5(FILL_ID_NAMESPACE, f"order:{broker_order_id}:filled:{filled_qty.normalize()}")
+
+
+@record
+class PositionDifference:
+    """One symbol whose position the engine and the broker see differently (signed
+    quantities: negative is short)."""
+
+    symbol: str
+    engine_qty: Decimal
+    broker_qty: Decimal
+
+
+def position_differences(
+    engine: Mapping[str, Decimal], broker: Mapping[str, Decimal]
+) -> list[PositionDifference]:
+    """Every symbol whose quantity differs, by symbol; a symbol missing on one side is flat."""
+    zero = Decimal(0)
+    return [
+        PositionDifference(symbol=symbol, engine_qty=ours, broker_qty=theirs)
+        for symbol in sorted(engine.keys() | broker.keys())
+        if (ours := engine.get(symbol, zero)) != (theirs := broker.get(symbol, zero))
+    ]

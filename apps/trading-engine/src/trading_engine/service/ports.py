@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from trader_common.contracts import Event
@@ -105,4 +106,9 @@ class Broker(Protocol):
 
     async def get(self, client_order_id: str) -> BrokerReport | None:
         """The order as the broker has it now, or None when the broker does not know it."""
+        ...
+
+    async def positions(self) -> dict[str, Decimal]:
+        """The account's positions at the broker: signed quantity (negative when short) by
+        our symbol, flat symbols left out."""
         ...

@@ -18,6 +18,8 @@ from .decisions import DecisionMade
 from .market import BarClosed, QuoteUpdated, TradePrinted
 from .positions import PositionChanged
 from .system import (
+    BrokerPositionsDiverged,
+    BrokerPositionsRealigned,
     ConnectorHealthChanged,
     OperationalStateChanged,
     ServiceStarted,
@@ -50,6 +52,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     TradingStateChanged,
     ConnectorHealthChanged,
     OperationalStateChanged,
+    BrokerPositionsDiverged,
+    BrokerPositionsRealigned,
 )
 
 REGISTRY: Mapping[str, type[Event]] = {cls.cloud_event_type(): cls for cls in EVENT_TYPES}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import Field
 
-from .base import Event, Topic
+from .base import Contract, Event, Topic
 
 
 class TradingState(StrEnum):
@@ -75,3 +76,30 @@ class OperationalStateChanged(_SystemEvent):
     previous: OperationalState
     current: OperationalState
     reason: str = Field(min_length=1)
+
+
+class PositionDifference(Contract):
+    """One symbol the engine and the broker hold differently (negative is short)."""
+
+    symbol: str = Field(min_length=1, max_length=32)
+    engine_qty: Decimal
+    broker_qty: Decimal
+
+
+class BrokerPositionsDiverged(_SystemEvent):
+    """The positions the engine keeps and the ones the broker reports differed on two checks
+    in a row. Causes include orders placed at the broker outside the engine, or positions the
+    account held before. It is published again whenever the differences change."""
+
+    event_name: ClassVar[str] = "system.broker-positions-diverged"
+
+    broker: str = Field(min_length=1)
+    differences: tuple[PositionDifference, ...] = Field(min_length=1)
+
+
+class BrokerPositionsRealigned(_SystemEvent):
+    """The engine's positions and the broker's agree again after a divergence."""
+
+    event_name: ClassVar[str] = "system.broker-positions-realigned"
+
+    broker: str = Field(min_length=1)
