@@ -3,7 +3,6 @@ the pub/sub delivery endpoint contract (SUCCESS / RETRY / DROP)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -20,7 +19,7 @@ from .adapters.dapr import (
     DaprSidecar,
     DaprStateStore,
 )
-from .cloudevents import from_cloud_event
+from .cloudevents import from_cloud_event, loads_json
 from .contracts import Event, EventDecodeError
 from .logging import configure_logging
 from .ports import PlatformUnavailableError
@@ -175,15 +174,16 @@ DROP: dict[str, str] = {"status": "DROP"}
 async def deliver(request: Request, handle: Callable[[Event], Awaitable[None]]) -> dict[str, str]:
     """Decode a delivered CloudEvent and hand it to ``handle``.
 
-    Bad input (not JSON, not a CloudEvent, unknown type, schema violation) is answered DROP, so
-    daprd moves it to the dead-letter topic and the messages behind it keep flowing. A platform
-    outage is answered RETRY, so the resiliency policy retries it.
+    Bad input (not JSON, JSON nested too deep to parse, not a CloudEvent, unknown type, schema
+    violation) is answered DROP, so daprd moves it to the dead-letter topic and the messages
+    behind it keep flowing. A platform outage is answered RETRY, so the resiliency policy
+    retries it.
     """
     raw = await request.body()
     try:
-        envelope: Any = json.loads(raw)
+        envelope: Any = loads_json(raw)
         event = from_cloud_event(envelope)
-    except (ValueError, EventDecodeError) as exc:
+    except (ValueError, RecursionError, EventDecodeError) as exc:
         log.warning(
             "dropped undeliverable message to dead letters",
             extra={"reason": str(exc), "path": request.url.path},

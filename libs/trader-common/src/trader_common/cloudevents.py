@@ -18,6 +18,22 @@ def dumps_compact(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
+def utf8_safe(text: str) -> str:
+    """``text`` with what UTF-8 cannot hold (a lone surrogate, which JSON's ``\\ud800`` escape
+    can produce) written as a backslash escape, so a message that quotes untrusted input can
+    still be sent back as JSON or logged."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def loads_json(raw: str | bytes) -> Any:
+    """``json.loads`` for what a peer sent: JSON nested too deeply for the parser is a
+    ``ValueError`` like any other bad JSON (``json`` raises ``RecursionError`` for it)."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read") from None
+
+
 @lru_cache(maxsize=4096)
 def json_string(text: str) -> bytes:
     """``text`` as a JSON string literal, as ``dumps_compact`` writes it (cached: sources, types

@@ -6,11 +6,12 @@ before anything needs it (see docs/ai-decision.md, start-up)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
+
+from trader_common.cloudevents import loads_json, utf8_safe
 
 from ..domain.commands import REQUEST_DECISION_TYPE, RequestDecision
 
@@ -18,11 +19,15 @@ from ..domain.commands import REQUEST_DECISION_TYPE, RequestDecision
 class CloudEventError(ValueError):
     """The message is not a readable CloudEvent of the expected type."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(utf8_safe(message))  # it may quote the sender's bytes back
+
 
 class RequestInvalidError(ValueError):
     """The CloudEvent is fine but its data is not a valid decision request."""
 
     def __init__(self, problems: list[dict[str, str]]) -> None:
+        problems = [{k: utf8_safe(v) for k, v in p.items()} for p in problems]
         super().__init__("; ".join(f"{p['field']}: {p['problem']}" for p in problems))
         self.problems = problems
 
@@ -49,7 +54,14 @@ def parse_request(headers: Mapping[str, str], body: bytes) -> tuple[str, Request
         event = from_http(message, JSONFormat())
     except BaseCloudEventException as exc:
         raise CloudEventError(f"not a valid CloudEvent: {exc}") from None
-    except (ValueError, TypeError, AttributeError, KeyError, UnicodeDecodeError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        AttributeError,
+        KeyError,
+        UnicodeDecodeError,
+        RecursionError,  # JSON nested too deeply for the parser
+    ) as exc:
         raise CloudEventError(
             f"not a CloudEvent ({type(exc).__name__}: {str(exc)[:200]}); send a structured "
             "(application/cloudevents+json) or binary (ce-* headers) CloudEvent"
@@ -62,7 +74,7 @@ def parse_request(headers: Mapping[str, str], body: bytes) -> tuple[str, Request
     data: Any = event.get_data()
     if isinstance(data, bytes | str):
         try:
-            data = json.loads(data)
+            data = loads_json(data)
         except ValueError:
             raise CloudEventError(f"CloudEvent {event.get_id()}: data is not JSON") from None
     if not isinstance(data, dict):

@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime
 
-from ..domain.commands import SYMBOL_PATTERN
+from ..domain.commands import SYMBOL_PATTERN, UtcDatetime
 from .deps import FeaturesDep, RouterDep
 
 router = APIRouter(tags=["features"])
@@ -18,9 +17,9 @@ router = APIRouter(tags=["features"])
 async def get_features(
     symbol: Annotated[str, Path(min_length=1, max_length=32, pattern=SYMBOL_PATTERN)],
     features: FeaturesDep,
-    as_of: Annotated[AwareDatetime | None, Query(description="ISO 8601 with offset")] = None,
+    as_of: Annotated[UtcDatetime | None, Query(description="ISO 8601 with offset")] = None,
 ) -> dict[str, Any]:
-    when = (as_of or datetime.now(UTC)).astimezone(UTC)
+    when = as_of or datetime.now(UTC)
     vector, _ = await features.read(symbol, when)
     return vector.to_json()
 

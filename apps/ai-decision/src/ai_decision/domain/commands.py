@@ -35,7 +35,10 @@ class Task(StrEnum):
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+        raise ValueError(f"{value.isoformat()} is outside years 1-9999 in UTC") from None
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]

@@ -46,6 +46,10 @@ def days_covered(start: datetime | None, end: datetime | None) -> tuple[date | N
     if end is not None:
         last = utc_day(end)
         if day_close(last) > end:
+            if last == date.min:  # no day of the calendar closes by then
+                raise AnalyticsInputError(
+                    f"P&L is kept per UTC day: no day ends by {end.isoformat()}"
+                )
             last -= timedelta(days=1)
     return first, last
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal, Protocol
 
@@ -35,10 +35,18 @@ class PerformanceQuery:
         if not self.account_id:
             raise AnalyticsInputError("account_id must not be empty")
         for name, moment in (("start", self.start), ("end", self.end)):
-            if moment is not None and (moment.tzinfo is None or moment.utcoffset() is None):
+            if moment is None:
+                continue
+            if moment.tzinfo is None or moment.utcoffset() is None:
                 raise AnalyticsInputError(
                     f"{name} {moment.isoformat()} has no timezone: times must be timezone-aware"
                 )
+            try:
+                moment.astimezone(UTC)
+            except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+                raise AnalyticsInputError(
+                    f"{name} {moment.isoformat()} is outside years 1-9999 in UTC"
+                ) from None
         if self.start is not None and self.end is not None and self.start > self.end:
             raise AnalyticsInputError(
                 f"start {self.start.isoformat()} is after end {self.end.isoformat()}"

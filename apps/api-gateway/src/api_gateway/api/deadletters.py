@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from trader_common.app import DROP, RETRY, SUCCESS
+from trader_common.cloudevents import loads_json
 from trader_common.contracts import utc_now
 from trader_common.ports import ConcurrencyConflictError, PlatformUnavailableError
 
@@ -27,9 +27,9 @@ def _log(request: Request) -> DeadLetterLog:
 @router.post("/events/deadletters", include_in_schema=False)
 async def on_dead_letter(request: Request) -> dict[str, str]:
     try:
-        envelope = json.loads(await request.body())
+        envelope = loads_json(await request.body())
         if not isinstance(envelope, dict):
-            raise ValueError("not an object")
+            raise ValueError(f"not a JSON object but {type(envelope).__name__}")
     except ValueError as exc:
         log.error("dead letter delivery is not a CloudEvent; dropping", extra={"reason": str(exc)})
         return DROP

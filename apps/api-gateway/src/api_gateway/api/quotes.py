@@ -10,8 +10,16 @@ from trader_common.app import PlatformDep
 
 router = APIRouter(tags=["quotes"])
 
+# At least one letter or digit: "." and ".." would be dot segments in the invocation URL and
+# reach another route of the engine.
 SymbolPath = Annotated[
-    str, Path(min_length=1, max_length=32, pattern=r"^[A-Z0-9.:-]+$", description="e.g. AAPL")
+    str,
+    Path(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Z0-9.:-]*[A-Z0-9][A-Z0-9.:-]*$",
+        description="e.g. AAPL",
+    ),
 ]
 
 

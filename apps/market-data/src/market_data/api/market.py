@@ -126,7 +126,12 @@ async def news(
     if not wanted:
         raise HTTPException(400, detail="symbols is empty")
     ends: datetime = end or request.app.state.clock()
-    starts: datetime = start or ends.replace(microsecond=0) - _WEEK
+    try:
+        starts: datetime = start or ends.replace(microsecond=0) - _WEEK
+    except OverflowError:  # end in the first week of year 1
+        raise HTTPException(
+            400, detail=f"end {ends.isoformat()} leaves no week before it for the default start"
+        ) from None
     try:
         served = await reads.news(wanted, starts, ends, limit)
     except ValueError as exc:

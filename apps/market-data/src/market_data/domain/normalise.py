@@ -99,7 +99,12 @@ def to_utc(value: object, field: str) -> datetime:
         raise MalformedPayloadError(f"{field} is {value!r}, not a time")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise MalformedPayloadError(f"{field} is {value!r}, which has no time zone")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00: in UTC before year 1
+        raise MalformedPayloadError(
+            f"{field} is {value!r}, which in UTC falls outside years 1-9999"
+        ) from None
 
 
 _EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)

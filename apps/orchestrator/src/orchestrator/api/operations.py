@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ..domain.operations import GLOBAL_SCOPE, OperatorCommand, TransitionRefusedError
 from ..service.operations import OperationsService, OrderCanceller
@@ -15,6 +15,13 @@ router = APIRouter(tags=["operations"])
 
 class Reason(BaseModel):
     reason: str = Field(min_length=1, max_length=500, description="Why; shown to every operator")
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("reason must say why: it is blank")
+        return value
 
 
 def get_operations(request: Request) -> OperationsService:

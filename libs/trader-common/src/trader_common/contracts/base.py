@@ -66,7 +66,10 @@ class Event(Contract):
     @field_validator("ts_event", "ts_recorded")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+            raise ValueError(f"{value.isoformat()} is outside years 1-9999 in UTC") from None
 
     @classmethod
     def cloud_event_type(cls) -> str:

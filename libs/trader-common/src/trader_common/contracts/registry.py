@@ -78,7 +78,7 @@ def decode_event(cloud_event_type: str, data: Any) -> Event:
     if isinstance(data, str | bytes):
         try:
             data = json.loads(data)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise EventDecodeError(f"{cloud_event_type}: data is not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise EventDecodeError(
