@@ -14,7 +14,8 @@ from .orders import _answer
 from .schemas import OrderOut, PositionOut, Positive, Problem
 
 router = APIRouter(prefix="/positions", tags=["positions"])
-SymbolPath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Z0-9.:-]+$")]
+# The symbol may hold a slash (BTC/USD): the routes take the rest of the path.
+SymbolPath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Z0-9./:-]+$")]
 
 
 @router.get("", summary="Open positions")
@@ -22,7 +23,7 @@ async def list_positions(service: ServiceDep) -> list[PositionOut]:
     return [PositionOut.model_validate(p) for p in service.engine.positions()]
 
 
-@router.get("/{symbol}", summary="One position", responses={404: ERROR_RESPONSES[404]})
+@router.get("/{symbol:path}", summary="One position", responses={404: ERROR_RESPONSES[404]})
 async def get_position(symbol: SymbolPath, service: ServiceDep) -> PositionOut:
     view = service.engine.position(symbol)
     if view is None or view.qty == 0:
@@ -31,7 +32,7 @@ async def get_position(symbol: SymbolPath, service: ServiceDep) -> PositionOut:
 
 
 @router.delete(
-    "/{symbol}",
+    "/{symbol:path}",
     response_model=OrderOut,
     summary="Close a position (all, or qty) with a market order",
     responses={

@@ -10,8 +10,10 @@ from ..service.quotes import QuoteBook
 
 router = APIRouter(tags=["quotes"])
 
+# The symbol may hold a slash (BTC/USD): the route takes the rest of the path.
 SymbolPath = Annotated[
-    str, Path(min_length=1, max_length=32, pattern=r"^[A-Z0-9.:-]+$", description="e.g. AAPL")
+    str,
+    Path(min_length=1, max_length=32, pattern=r"^[A-Z0-9./:-]+$", description="e.g. AAPL"),
 ]
 
 
@@ -23,7 +25,7 @@ def get_quote_book(request: Request) -> QuoteBook:
 QuoteBookDep = Annotated[QuoteBook, Depends(get_quote_book)]
 
 
-@router.get("/quotes/{symbol}", responses={404: {"description": "No quote in the last TTL"}})
+@router.get("/quotes/{symbol:path}", responses={404: {"description": "No quote in the last TTL"}})
 async def get_quote(symbol: SymbolPath, book: QuoteBookDep) -> dict[str, Any]:
     quote = await book.latest(symbol)
     if quote is None:

@@ -20,8 +20,9 @@ from trader_common.contracts.trade import (
 )
 
 from ..domain.events import AccountType
+from ..domain.numbers import MAX_ORDER_NUMBER
 
-Positive = Annotated[Decimal, Field(gt=0, max_digits=30, decimal_places=9)]
+Positive = Annotated[Decimal, Field(gt=0, le=MAX_ORDER_NUMBER, max_digits=30, decimal_places=9)]
 Symbol = Annotated[
     str, Field(min_length=1, max_length=32, pattern=r"^[A-Z0-9./:-]+$", examples=["AAPL"])
 ]

@@ -16,7 +16,7 @@ from trader_common.contracts.system import TradingState
 from trader_common.contracts.trade import OrderClass, OrderSide, OrderType, TimeInForce
 
 from .errors import InvalidCommandError, InvalidOrderError
-from .numbers import HUNDRED, ZERO, as_decimal
+from .numbers import HUNDRED, MAX_ORDER_NUMBER, ZERO, as_decimal
 
 _SYMBOL = re.compile(r"^[A-Z0-9./:-]{1,32}$")
 E = TypeVar("E", bound=StrEnum)
@@ -62,6 +62,8 @@ def _price(error: type[ValueError], name: str, value: object) -> Decimal | None:
         raise error(str(exc)) from None
     if number <= ZERO:
         raise error(f"{name} must be positive, got {number}")
+    if number > MAX_ORDER_NUMBER:
+        raise error(f"{name} must be at most {MAX_ORDER_NUMBER:,}, got {number}")
     return number
 
 

@@ -528,6 +528,12 @@ class TradingCore:
         needs_price = ticket.order_type in (OrderType.MARKET, OrderType.TRAILING_STOP)
         if sizing.price is None and (needs_price or ticket.notional is not None):
             return f"no price for {symbol} yet (no quote or bar seen): cannot size the order"
+        if ticket.notional is not None and sizing.price is not None and sizing.qty <= ZERO:
+            # It could never fill, yet would stay open (and a gtc order forever).
+            return (
+                f"notional {qty_text(ticket.notional)} buys less than {symbol}'s increment "
+                f"{qty_text(asset.qty_step)} at {qty_text(sizing.price)}"
+            )
         position = account.position_qty(symbol)
         if ticket.side is SELL and sizing.opening_qty > ZERO:
             held = state.open_sell_qty.get(symbol, ZERO)

@@ -11,6 +11,11 @@ CENT = Decimal("0.01")
 BPS = Decimal(10_000)
 FRACTIONAL_QTY_STEP = Decimal("0.000000001")  # Alpaca takes fractional quantities to 9 places.
 FINE_PRICE_STEP = Decimal("0.000000001")
+# The largest quantity, price or amount an order may carry: far above any real order, and small
+# enough that everything the engine computes from it (qty x price, a value over its increment or
+# tick, rounding to the cent) stays exact in the default 28-digit decimal context, where
+# 1E+20 % 1E-9, say, raises DivisionImpossible.
+MAX_ORDER_NUMBER = Decimal(10) ** 12
 
 
 def cents(amount: Decimal) -> Decimal:
