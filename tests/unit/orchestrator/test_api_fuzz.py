@@ -230,3 +230,36 @@ def test_orchestrator_operations_blank_reason_is_422_naming_reason(
     [problem] = response.json()["problems"]
     assert problem["field"] == "body.reason"
     assert "blank" in problem["problem"]
+
+
+@pytest.mark.parametrize(
+    ("limits", "field"),
+    [
+        ({"max_position_weight": "NaN"}, "max_position_weight"),
+        ({"max_position_weight": "2"}, "max_position_weight"),
+        ({"min_confidence": -1}, "min_confidence"),
+        ({"allowed_order_types": []}, "allowed_order_types"),
+        ({"allowed_order_types": ["teleport"]}, "allowed_order_types"),
+        ({"max_leverage": "3"}, "max_leverage"),
+    ],
+)
+def test_orchestrator_start_cycle_bad_risk_limits_is_422_naming_the_limit(
+    client: TestClient, limits: dict[str, Any], field: str
+) -> None:
+    body = {**START, "cycle_id": f"limits-{field}", "risk_limits": limits}
+    response = client.post("/cycles", json=body)
+    assert response.status_code == 422, response.text
+    assert any(field in p["field"] for p in response.json()["problems"]), response.text
+    assert f"limits-{field}" not in client.app.state.workflow_client.scheduled  # type: ignore[attr-defined]
+
+
+def test_orchestrator_start_cycle_risk_limits_reach_the_workflow_as_given(
+    client: TestClient,
+) -> None:
+    for scope in ("global", "momo"):  # the fuzzing before may have paused or halted them
+        client.post(f"/operations/{scope}/resume", json={"reason": "test resumes"})
+    body = {**START, "cycle_id": "limits-ok"}
+    response = client.post("/cycles", json=body)
+    assert response.status_code == 202, response.text
+    scheduled = client.app.state.workflow_client.scheduled["limits-ok"]  # type: ignore[attr-defined]
+    assert scheduled["risk_limits"] == {"max_position_weight": "0.10", "min_confidence": "0.5"}

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, Field, field_validator, model_validator
 
-from trader_common.contracts import Contract, OrderType
+from trader_common.contracts import Contract, DecisionRiskLimits
 
 REQUEST_DECISION_TYPE = "ai.active-trader.ai.request-decision.v1"
 MAX_SYMBOLS_PER_REQUEST = 200
@@ -43,34 +43,9 @@ def _utc(value: datetime) -> datetime:
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
 
-
-class RiskLimits(Contract):
-    """The limits a decision must stay within; a decision that breaks one is rejected."""
-
-    max_position_weight: Decimal = Field(
-        default=Decimal("0.10"), gt=0, le=1, description="Max |position value| / equity"
-    )
-    max_order_notional: Decimal | None = Field(default=None, gt=0, description="Max |qty × price|")
-    max_order_qty: Decimal | None = Field(default=None, gt=0)
-    allow_short: bool = False
-    min_confidence: Decimal = Field(
-        default=Decimal("0"), ge=0, le=1, description="Buy/sell below this confidence is refused"
-    )
-    allowed_order_types: frozenset[OrderType] = Field(
-        default=frozenset({OrderType.MARKET, OrderType.LIMIT})
-    )
-    max_limit_deviation_bps: Decimal = Field(
-        default=Decimal("500"),
-        gt=0,
-        description="A limit price further than this from the reference price is refused",
-    )
-
-    @field_validator("allowed_order_types")
-    @classmethod
-    def _some_order_type(cls, value: frozenset[OrderType]) -> frozenset[OrderType]:
-        if not value:
-            raise ValueError("at least one order type must be allowed")
-        return value
+# The limits travel in the request; the orchestrator validates them when a cycle is started, so
+# the model is a shared contract.
+RiskLimits = DecisionRiskLimits
 
 
 class AccountSnapshot(Contract):

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
-from trader_common.contracts import utc_now
+from trader_common.contracts import DecisionRiskLimits, utc_now
 
 from ..adapters.workflow import trading_cycle
 from ..adapters.workflow_states import workflow_state
@@ -88,8 +88,10 @@ class StartCycle(BaseModel):
         description="The decision time (replay and dual-run); default now. Decisions see only "
         "data up to it.",
     )
-    risk_limits: dict[str, Any] | None = Field(
-        default=None, description="Risk limits for the decisions (ai-decision's RiskLimits)"
+    risk_limits: DecisionRiskLimits | None = Field(
+        default=None,
+        description="Risk limits for the decisions; checked here, so a bad one is a 422 now, "
+        "not a failed cycle later",
     )
 
 
@@ -109,7 +111,9 @@ async def start_cycle(body: StartCycle, request: Request) -> dict[str, Any]:
         CycleRecord(cycle_id, body.strategy_id, tuple(body.symbols), at, trigger="request"),
         body.as_of or at,
         fill_timeout=body.fill_timeout,
-        risk_limits=body.risk_limits,
+        risk_limits=None
+        if body.risk_limits is None
+        else body.risk_limits.model_dump(mode="json", exclude_unset=True),
     )
     return {"cycle_id": cycle_id, "status": "scheduled"}
 

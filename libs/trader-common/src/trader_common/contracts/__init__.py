@@ -1,7 +1,7 @@
 """Event contracts for the five topics, and the schema registry."""
 
 from .base import DEAD_LETTER_TOPIC, DECISION_REQUESTS_TOPIC, Contract, Event, Topic, utc_now
-from .decisions import DecisionAction, DecisionMade
+from .decisions import DecisionAction, DecisionMade, DecisionRiskLimits
 from .market import BarClosed, QuoteUpdated, TradePrinted
 from .positions import PositionChanged
 from .registry import (
@@ -51,6 +51,7 @@ __all__ = [
     "Contract",
     "DecisionAction",
     "DecisionMade",
+    "DecisionRiskLimits",
     "Event",
     "EventDecodeError",
     "OperationalState",

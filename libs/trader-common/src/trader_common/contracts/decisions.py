@@ -7,9 +7,9 @@ from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from .base import Event, Topic
+from .base import Contract, Event, Topic
 from .trade import OrderType
 
 
@@ -53,3 +53,33 @@ class DecisionMade(Event):
         max_length=64,
         description="SHA-256 of the rendered prompt; the audit trail is GET /decisions/{id}/audit",
     )
+
+
+class DecisionRiskLimits(Contract):
+    """The limits an AI decision must stay within; a decision that breaks one is rejected.
+    Sent by the orchestrator in each decision request (``risk_limits``)."""
+
+    max_position_weight: Decimal = Field(
+        default=Decimal("0.10"), gt=0, le=1, description="Max |position value| / equity"
+    )
+    max_order_notional: Decimal | None = Field(default=None, gt=0, description="Max |qty × price|")
+    max_order_qty: Decimal | None = Field(default=None, gt=0)
+    allow_short: bool = False
+    min_confidence: Decimal = Field(
+        default=Decimal("0"), ge=0, le=1, description="Buy/sell below this confidence is refused"
+    )
+    allowed_order_types: frozenset[OrderType] = Field(
+        default=frozenset({OrderType.MARKET, OrderType.LIMIT})
+    )
+    max_limit_deviation_bps: Decimal = Field(
+        default=Decimal("500"),
+        gt=0,
+        description="A limit price further than this from the reference price is refused",
+    )
+
+    @field_validator("allowed_order_types")
+    @classmethod
+    def _some_order_type(cls, value: frozenset[OrderType]) -> frozenset[OrderType]:
+        if not value:
+            raise ValueError("at least one order type must be allowed")
+        return value
