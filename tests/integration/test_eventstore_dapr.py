@@ -149,3 +149,19 @@ async def test_dapr_state_must_be_new_refuses_existing_key(state_sidecar: int) -
         assert item.value == {"a": 1}
     finally:
         await sidecar.close()
+
+
+async def test_dapr_state_any_json_text_round_trips_unchanged(state_sidecar: int) -> None:
+    # Dead letters keep what a sender sent: NUL, control characters, emoji and the JS line
+    # separators must come back as they went in, whichever backend holds them.
+    sidecar = DaprSidecar(state_sidecar)
+    state = DaprStateStore(sidecar, "statestore")
+    key = f"text-{time.monotonic_ns()}"
+    value = {"payload": 'a\x00b\x01\x1f é 📈 \u2028\u2029 \\ "q"', "nested": [{"\x00": None}]}
+    try:
+        await state.save(key, value)
+        item = await state.get(key)
+        assert item is not None
+        assert item.value == value
+    finally:
+        await sidecar.close()
