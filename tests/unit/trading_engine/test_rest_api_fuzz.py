@@ -26,6 +26,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.support.fuzz import problem_text
 from tests.unit.trading_engine.test_rest_api import START, OneSession
 from trader_cli.netutil import free_port
 from trader_common.adapters.inprocess import InMemoryStateStore
@@ -173,21 +174,6 @@ def build_api(
     return api
 
 
-def reason_of(body: Any) -> str:
-    """The words of a 4xx answer: ``detail``, or the ``problems`` of a validation error."""
-    if not isinstance(body, dict):
-        return ""
-    detail = body.get("detail")
-    if isinstance(detail, str) and detail.strip():
-        return detail
-    problems = body.get("problems")
-    if isinstance(problems, list) and problems:
-        texts = [p.get("problem") if isinstance(p, dict) else None for p in problems]
-        if all(isinstance(t, str) and t.strip() for t in texts):
-            return "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
-    return ""
-
-
 def assert_well_answered(response: httpx.Response) -> None:
     """Never a 5xx; a 4xx is JSON that says what was wrong."""
     request = response.request
@@ -195,7 +181,7 @@ def assert_well_answered(response: httpx.Response) -> None:
     assert response.status_code < 500, f"{where} -> {response.status_code} {response.text[:500]}"
     if response.status_code >= 400:
         assert response.headers.get("content-type", "").startswith("application/json"), where
-        assert reason_of(response.json()), f"{where} -> {response.status_code} {response.text}"
+        assert problem_text(response.json()), f"{where} -> {response.status_code} {response.text}"
 
 
 # --- strategy 1: arbitrary and near-valid input -------------------------------------------------
@@ -633,7 +619,7 @@ def test_any_route_any_method_arbitrary_query_and_body_answers_below_500_with_re
         if path == "/readyz" and method == "GET":
             # without a sidecar it is not ready, and says why: the one intended 5xx
             response = anyio.run(api.http.get, f"{url}?{query}")
-            assert response.status_code == 503 and reason_of(response.json()), response.text
+            assert response.status_code == 503 and problem_text(response.json()), response.text
             return
         anyio.run(api.fuzz, method, f"{url}?{query}", kwargs)
 
