@@ -118,3 +118,8 @@ def test_derive_quote_uses_the_close_price_grid() -> None:
     fx_quote = derive_quote(fx, Decimal(5))
     assert fx_quote.bid < Decimal("1.07219") < fx_quote.ask
     assert fx_quote.ask.as_tuple().exponent == -5
+
+
+def test_bar_from_row_closing_after_year_9999_is_malformed_naming_the_row() -> None:
+    with pytest.raises(MalformedPayloadError, match=r"f\.csv row 2: .*outside the years 1-9999"):
+        bar_from_row(row("9999-12-31T23:59:00Z"), timeframe="1Day", calendar="us-equity")

@@ -47,12 +47,18 @@ from ..domain.models import AssetInfo, Capability, NewsItem
 from ..domain.normalise import (
     MalformedPayloadError,
     Rejection,
+    check_provider_time,
+    clean_text,
     collect,
     half_open_filter,
+    identifier,
     make_bar,
     make_quote,
     make_trade,
+    provider_time,
     require,
+    shown,
+    text_of,
     to_decimal,
     to_utc,
 )
@@ -110,10 +116,19 @@ def is_crypto(symbol: str) -> bool:
 
 
 def _time(value: object, field: str = "t") -> datetime:
+    """An RFC 3339 time (REST) or a msgpack timestamp (the stream), in 1970-2200."""
     to_datetime = getattr(value, "to_datetime", None)  # msgpack Timestamp on the stream
     if callable(to_datetime):
-        value = to_datetime()
-    return to_utc(value, field)
+        try:
+            at = to_datetime()  # any int64 of seconds: most are beyond year 9999
+        except (OverflowError, ValueError):
+            raise MalformedPayloadError(
+                f"{field} is {shown(value)}, not a time between years 1 and 9999"
+            ) from None
+        if not isinstance(at, datetime):
+            raise MalformedPayloadError(f"{field} is {shown(value)}, not a time")
+        return check_provider_time(to_utc(at, field), field, value)
+    return provider_time(value, field)
 
 
 def quote_from_alpaca(symbol: str, raw: object) -> QuoteUpdated:
@@ -164,38 +179,35 @@ def bar_from_alpaca(symbol: str, raw: object, timeframe: Timeframe) -> BarClosed
 
 def news_from_alpaca(raw: object) -> NewsItem:
     record = require(raw, "id", "headline", "created_at", "source")
-    headline = record["headline"]
-    if not isinstance(headline, str) or not headline.strip():
-        raise MalformedPayloadError("headline is empty")
     symbols = record.get("symbols") or []
     if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
         raise MalformedPayloadError("symbols is not a list of strings")
-    url = record.get("url")
+    summary, url = record.get("summary"), record.get("url")
     return NewsItem(
-        id=str(record["id"]),
-        headline=headline.strip(),
-        summary=str(record.get("summary") or ""),
-        source=str(record["source"]),
-        url=url if isinstance(url, str) and url else None,
-        published_at=to_utc(record["created_at"], "created_at"),
-        symbols=tuple(symbols),
+        id=identifier(record["id"], "id"),
+        headline=text_of(record["headline"], "headline"),
+        summary=clean_text(summary) if isinstance(summary, str) else "",
+        source=text_of(record["source"], "source"),
+        url=clean_text(url) if isinstance(url, str) and url else None,
+        published_at=provider_time(record["created_at"], "created_at"),
+        symbols=tuple(clean_text(s) for s in symbols),
         provider=NAME,
     )
 
 
 def asset_from_alpaca(symbol: str, raw: object) -> AssetInfo:
     record = require(raw, "symbol", "class")
-    tradable = record.get("tradable")
+    tradable, name = record.get("tradable"), record.get("name")
     return AssetInfo(
         symbol=symbol,
-        name=record.get("name") if isinstance(record.get("name"), str) else None,
-        asset_class=str(record["class"]),
-        exchange=str(record["exchange"]) if record.get("exchange") else None,
+        name=clean_text(name) if isinstance(name, str) else None,
+        asset_class=clean_text(str(record["class"])),
+        exchange=clean_text(str(record["exchange"])) if record.get("exchange") else None,
         currency="USD",
         tradable=tradable if isinstance(tradable, bool) else None,
         source=NAME,
         details={
-            k: str(record[k])
+            k: clean_text(str(record[k]))
             for k in ("status", "shortable", "fractionable", "marginable")
             if k in record
         },
@@ -215,6 +227,37 @@ def events_from_stream_message(message: object) -> Event:
     if kind == "b":
         return bar_from_alpaca(symbol, record, "1Min")
     raise MalformedPayloadError(f"unexpected stream message type {kind!r}")
+
+
+class StreamSink:
+    """Takes the stream's messages one at a time (alpaca-py calls ``on_message`` once per
+    message of a frame) and queues their events for ``AlpacaConnector.stream``.
+
+    A message that cannot be used is rejected (logged with its reason, counted) and costs only
+    itself. That holds even for an error the normalisation should never raise: alpaca-py would
+    take it as a websocket error and drop the rest of the frame, losing good messages.
+    """
+
+    def __init__(self, rejections: RejectionLog, maxsize: int = 50_000) -> None:
+        self._rejections = rejections
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=maxsize)
+
+    async def on_message(self, message: Any) -> None:
+        try:
+            event = events_from_stream_message(message)
+        except MalformedPayloadError as exc:
+            self._rejections.reject(NAME, str(exc), message)
+            return
+        except Exception as exc:  # a normalisation bug: log it, lose only this message
+            log.exception("could not normalise a stream message", extra={"provider": NAME})
+            self._rejections.reject(
+                NAME, f"could not normalise: {type(exc).__name__}: {shown(exc, 200)}", message
+            )
+            return
+        if self.queue.full():
+            log.warning("stream backlog full; dropping oldest event", extra={"provider": NAME})
+            self.queue.get_nowait()
+        self.queue.put_nowait(event)
 
 
 # --- the connector ----------------------------------------------------------------------------
@@ -539,19 +582,8 @@ class AlpacaConnector:
         """
         clients = await self._get_clients()
         streams = self._streams(clients, symbols)
-        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=50_000)
-
-        async def on_message(message: Any) -> None:
-            try:
-                event = events_from_stream_message(message)
-            except MalformedPayloadError as exc:
-                self._rejections.reject(NAME, str(exc), message)
-                return
-            if queue.full():
-                log.warning("stream backlog full; dropping oldest event", extra={"provider": NAME})
-                queue.get_nowait()
-            queue.put_nowait(event)
-
+        sink = StreamSink(self._rejections)
+        queue, on_message = sink.queue, sink.on_message
         for stream in streams:
             wanted = [s for s in symbols if is_crypto(s) == isinstance(stream, CryptoDataStream)]
             stream.subscribe_quotes(on_message, *wanted)  # type: ignore[attr-defined]

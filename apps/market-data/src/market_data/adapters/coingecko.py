@@ -34,6 +34,8 @@ from ..domain.coins import DEFAULT_COINGECKO_IDS, resolve
 from ..domain.models import AssetInfo, Capability, NewsItem
 from ..domain.normalise import (
     MalformedPayloadError,
+    Rejection,
+    clean_text,
     collect,
     from_epoch,
     half_open_filter,
@@ -98,8 +100,12 @@ class CoinGeckoConfig:
 # --- normalisation of CoinGecko's documented JSON (pure) --------------------------------------
 
 
-def quote_from_simple_price(symbol: str, coin: str, vs: str, raw: Mapping[str, Any]) -> Any:
+def quote_from_simple_price(symbol: str, coin: str, vs: str, raw: object) -> QuoteUpdated | None:
     """One symbol of a ``/simple/price`` answer; ``None`` when the coin is not in it."""
+    if not isinstance(raw, dict):
+        raise MalformedPayloadError(
+            f"expected an object keyed by coin id, got {type(raw).__name__}"
+        )
     entry = raw.get(coin)
     if entry is None:
         return None
@@ -113,32 +119,74 @@ def quote_from_simple_price(symbol: str, coin: str, vs: str, raw: Mapping[str, A
 
 
 def candle_from_ohlc(row: object, granularity: timedelta) -> Candle:
-    """``[close time ms, open, high, low, close]`` -> a candle keyed by its open time."""
+    """``[close time ms, open, high, low, close]`` -> a candle keyed by its open time.
+
+    The row is held to a bar's rules here (positive prices, low <= open/close <= high), so a
+    bad row is rejected on its own instead of spoiling the bar its bucket would make."""
     if not isinstance(row, list) or len(row) != 5:
         raise MalformedPayloadError("an OHLC row must be [time, open, high, low, close]")
     closes = from_epoch(row[0], "time", unit="ms")
+    open_, high, low, close = (
+        to_decimal(value, name)
+        for value, name in zip(row[1:], ("open", "high", "low", "close"), strict=True)
+    )
+    if min(open_, high, low, close) <= 0:
+        raise MalformedPayloadError(
+            f"an OHLC price is not positive ({open_}, {high}, {low}, {close})"
+        )
+    if not (low <= min(open_, close) and high >= max(open_, close)):
+        raise MalformedPayloadError(
+            f"inconsistent OHLC row: low {low} / high {high} do not bound "
+            f"open {open_} and close {close}"
+        )
     return Candle(
         ts_open=closes - granularity,
-        open=to_decimal(row[1], "open"),
-        high=to_decimal(row[2], "high"),
-        low=to_decimal(row[3], "low"),
-        close=to_decimal(row[4], "close"),
+        open=open_,
+        high=high,
+        low=low,
+        close=close,
         volume=Decimal(0),
     )
+
+
+def bars_from_ohlc(
+    symbol: str, rows: Sequence[object], granularity: timedelta, timeframe: Timeframe
+) -> tuple[list[BarClosed], list[Rejection]]:
+    """``/coins/{id}/ohlc`` rows -> the complete ``timeframe`` bars (and the rejected records).
+
+    Each row is checked on its own; a rejected row leaves its bucket incomplete, so that one
+    bar is not made and every other bar still is."""
+    candles, rejected = collect(NAME, rows, lambda row: candle_from_ohlc(row, granularity))
+
+    def bar(candle: Candle) -> BarClosed:
+        return make_bar(
+            symbol=symbol,
+            source=NAME,
+            timeframe=timeframe,
+            ts_open=candle.ts_open,
+            open_=candle.open,
+            high=candle.high,
+            low=candle.low,
+            close=candle.close,
+            volume=candle.volume,
+        )
+
+    bars, unusable = collect(NAME, aggregate(candles, granularity, timeframe), bar)
+    return bars, rejected + unusable
 
 
 def asset_from_market(symbol: str, vs: str, raw: object) -> AssetInfo:
     record = require(raw, "id", "symbol", "name")
     cap = record.get("market_cap")
-    details = {"coingecko_id": str(record["id"])}
+    details = {"coingecko_id": clean_text(str(record["id"]))}
     for key in ("market_cap_rank", "current_price", "last_updated"):
         if record.get(key) is not None:
-            details[key] = str(record[key])
+            details[key] = clean_text(str(record[key]))
     if "last_updated" in record and record["last_updated"] is not None:
         to_utc(record["last_updated"], "last_updated")
     return AssetInfo(
         symbol=symbol,
-        name=str(record["name"]),
+        name=clean_text(str(record["name"])),
         asset_class="crypto",
         exchange=None,
         currency=vs.upper(),
@@ -323,23 +371,9 @@ class CoinGeckoConnector:
         if not isinstance(raw, list):
             self._rejections.reject(NAME, f"ohlc {coin}: not a list", raw)
             raise MalformedResponseError(NAME, f"ohlc {coin}: expected a list of rows")
-        candles, rejected = collect(NAME, raw, lambda row: candle_from_ohlc(row, granularity))
+        made, rejected = bars_from_ohlc(symbol, raw, granularity, timeframe)
         self._rejections.report(rejected)
-        bars = []
-        for candle in aggregate(candles, granularity, timeframe):
-            bar = make_bar(
-                symbol=symbol,
-                source=NAME,
-                timeframe=timeframe,
-                ts_open=candle.ts_open,
-                open_=candle.open,
-                high=candle.high,
-                low=candle.low,
-                close=candle.close,
-                volume=candle.volume,
-            )
-            if bar.ts_event <= now and half_open_filter(bar.ts_open, start, end):
-                bars.append(bar)
+        bars = [b for b in made if b.ts_event <= now and half_open_filter(b.ts_open, start, end)]
         return bars[:limit] if limit is not None else bars
 
     async def latest_bar(self, symbol: str, timeframe: Timeframe) -> BarClosed | None:

@@ -27,12 +27,15 @@ from trader_common.ports import PlatformUnavailableError, SecretSource
 from ..domain.models import AssetInfo, Capability, NewsItem
 from ..domain.normalise import (
     MalformedPayloadError,
+    clean_text,
     collect,
     from_epoch,
     half_open_filter,
+    identifier,
     make_bar,
     make_last_price_quote,
     require,
+    text_of,
     to_decimal,
 )
 from ..domain.ratelimit import RateBudget, parse_retry_after
@@ -142,22 +145,19 @@ def bars_from_candles(
 
 def news_from_finnhub(symbol: str, raw: object) -> NewsItem:
     record = require(raw, "id", "datetime", "headline", "source")
-    headline = record["headline"]
-    if not isinstance(headline, str) or not headline.strip():
-        raise MalformedPayloadError("headline is empty")
     related = record.get("related")
     symbols = (
-        tuple(s.strip() for s in related.split(",") if s.strip())
+        tuple(clean_text(s.strip()) for s in related.split(",") if s.strip())
         if isinstance(related, str)
         else ()
     )
-    url = record.get("url")
+    summary, url = record.get("summary"), record.get("url")
     return NewsItem(
-        id=str(record["id"]),
-        headline=headline.strip(),
-        summary=str(record.get("summary") or ""),
-        source=str(record["source"]),
-        url=url if isinstance(url, str) and url else None,
+        id=identifier(record["id"], "id"),
+        headline=text_of(record["headline"], "headline"),
+        summary=clean_text(summary) if isinstance(summary, str) else "",
+        source=text_of(record["source"], "source"),
+        url=clean_text(url) if isinstance(url, str) and url else None,
         published_at=from_epoch(record["datetime"], "datetime"),
         symbols=symbols or (symbol,),
         provider=NAME,
@@ -172,16 +172,16 @@ def asset_from_profile(symbol: str, raw: object) -> AssetInfo | None:
     cap = record.get("marketCapitalization")
     return AssetInfo(
         symbol=symbol,
-        name=str(record["name"]) or None,
+        name=clean_text(str(record["name"])) or None,
         asset_class="us_equity" if record.get("country") == "US" else "equity",
-        exchange=str(record["exchange"]) if record.get("exchange") else None,
-        currency=str(record["currency"]) if record.get("currency") else None,
+        exchange=clean_text(str(record["exchange"])) if record.get("exchange") else None,
+        currency=clean_text(str(record["currency"])) if record.get("currency") else None,
         tradable=None,
         source=NAME,
         # Finnhub reports market capitalisation in millions of the currency.
         market_cap=to_decimal(cap, "marketCapitalization") * 1_000_000 if cap else None,
         details={
-            k: str(record[k])
+            k: clean_text(str(record[k]))
             for k in ("finnhubIndustry", "ipo", "country", "weburl")
             if k in record
         },

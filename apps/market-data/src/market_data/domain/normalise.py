@@ -1,10 +1,11 @@
 """Normalisation of provider records to the event contracts.
 
 Every provider adapter maps its documented JSON onto these helpers, which enforce what the
-platform relies on: ``Decimal`` prices and sizes (never binary floats), timezone-aware UTC
-timestamps, and the contract's own rules (positive prices, uncrossed quotes, consistent bars).
-A record that breaks any of them raises ``MalformedPayloadError`` with a reason a person can act
-on; callers reject that record (logged), never publish it.
+platform relies on: ``Decimal`` prices and sizes (never binary floats) in a range arithmetic can
+use, timezone-aware UTC timestamps, text that encodes as UTF-8, and the contract's own rules
+(positive prices, uncrossed quotes, consistent bars). A record that breaks any of them raises
+``MalformedPayloadError`` with a reason a person can act on, and nothing else: callers reject
+that record (logged) and keep the others, never publish it.
 """
 
 from __future__ import annotations
@@ -27,9 +28,50 @@ T = TypeVar("T")
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9./:-]{1,32}$")
 
+LARGEST_NUMBER = Decimal("1E+24")
+SMALLEST_NUMBER = Decimal("1E-24")
+"""The magnitudes a provider number may take (zero aside). Far beyond any real price, size,
+volume or market capitalisation, and small enough that what consumers compute from two of them
+(a notional, a spread, a return) stays inside the default decimal context: ``Decimal`` reads
+"1e999999999" as a finite number, but adding it to anything raises ``decimal.Overflow``."""
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
 
 class MalformedPayloadError(ValueError):
     """A provider payload, or one record of it, does not have the documented shape."""
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages. Never raises (an int
+    too long for ``repr``, a structure nested too deep)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"a {type(value).__name__} too large to show"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (which JSON's ``\\ud800`` escapes can produce and UTF-8
+    cannot encode) replaced by U+FFFD, so it can be logged and sent as JSON."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def text_of(value: object, field: str) -> str:
+    """A required, non-blank text field (stripped and cleaned)."""
+    if not isinstance(value, str) or not value.strip():
+        raise MalformedPayloadError(f"{field} is {shown(value)}, not a non-empty string")
+    return clean_text(value.strip())
+
+
+def identifier(value: object, field: str) -> str:
+    """An id a provider gives as an integer or a non-empty string, as text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > 256:
+            raise MalformedPayloadError(f"{field} is an integer too long for an id")
+        return str(value)
+    return text_of(value, field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +84,12 @@ class Rejection:
 
     @classmethod
     def of(cls, provider: str, reason: str, record: object) -> Rejection:
-        text = repr(record)
-        return cls(provider, reason, text if len(text) <= 200 else text[:197] + "...")
+        return cls(provider, reason, shown(record, 200))
 
 
 def check_symbol(symbol: object) -> str:
     if not isinstance(symbol, str) or not SYMBOL_PATTERN.match(symbol):
-        raise MalformedPayloadError(f"symbol {symbol!r} is not a valid platform symbol")
+        raise MalformedPayloadError(f"symbol {shown(symbol)} is not a valid platform symbol")
     return symbol
 
 
@@ -56,7 +97,8 @@ def to_decimal(value: object, field: str) -> Decimal:
     """A number from JSON (int, float or numeric string) as ``Decimal``.
 
     Floats go through their shortest ``repr`` so 187.3 becomes Decimal('187.3'), not the
-    binary expansion. Booleans, NaN, infinities and non-numbers are rejected.
+    binary expansion. Booleans, NaN, infinities, non-numbers and numbers whose magnitude is
+    outside ``SMALLEST_NUMBER``..``LARGEST_NUMBER`` (zero aside) are rejected.
     """
     if isinstance(value, bool) or value is None:
         raise MalformedPayloadError(f"{field} is {value!r}, not a number")
@@ -72,11 +114,19 @@ def to_decimal(value: object, field: str) -> Decimal:
         try:
             result = Decimal(value.strip())
         except InvalidOperation:
-            raise MalformedPayloadError(f"{field} is {value!r}, not a number") from None
+            raise MalformedPayloadError(f"{field} is {shown(value)}, not a number") from None
     else:
         raise MalformedPayloadError(f"{field} is a {type(value).__name__}, not a number")
     if not result.is_finite():
-        raise MalformedPayloadError(f"{field} is {value!r}, not a finite number")
+        raise MalformedPayloadError(f"{field} is {shown(value)}, not a finite number")
+    if result.is_zero():  # 0E+999999999 is a zero too, written oddly: keep it plain
+        in_range = SMALLEST_NUMBER.adjusted() <= result.adjusted() <= LARGEST_NUMBER.adjusted()
+        return result if in_range else Decimal(0)
+    if not SMALLEST_NUMBER <= result.copy_abs() <= LARGEST_NUMBER:  # abs() could overflow
+        raise MalformedPayloadError(
+            f"{field} is {shown(value)}, outside the range a market number may take "
+            f"({SMALLEST_NUMBER} to {LARGEST_NUMBER} in magnitude)"
+        )
     return result
 
 
@@ -94,21 +144,38 @@ def to_utc(value: object, field: str) -> datetime:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise MalformedPayloadError(f"{field} is {value!r}, not an RFC 3339 time") from None
+            raise MalformedPayloadError(
+                f"{field} is {shown(value)}, not an RFC 3339 time"
+            ) from None
     else:
-        raise MalformedPayloadError(f"{field} is {value!r}, not a time")
+        raise MalformedPayloadError(f"{field} is {shown(value)}, not a time")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise MalformedPayloadError(f"{field} is {value!r}, which has no time zone")
+        raise MalformedPayloadError(f"{field} is {shown(value)}, which has no time zone")
     try:
         return parsed.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00: in UTC before year 1
         raise MalformedPayloadError(
-            f"{field} is {value!r}, which in UTC falls outside years 1-9999"
+            f"{field} is {shown(value)}, which in UTC falls outside years 1-9999"
         ) from None
 
 
-_EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
-_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+EARLIEST_PROVIDER_TIME = datetime(1970, 1, 2, tzinfo=UTC)
+LATEST_PROVIDER_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+"""A time a provider stamps on a record must fall in [1970-01-02, 2200-01-01): outside it, it
+is an epoch in the wrong unit or junk, and a bar's close (its open plus the timeframe) or its
+session in New York could not even be computed near the ends of the calendar."""
+
+
+def check_provider_time(at: datetime, field: str, value: object) -> datetime:
+    """``at`` (read from ``value``) if it is within the provider time range."""
+    if not EARLIEST_PROVIDER_TIME <= at < LATEST_PROVIDER_TIME:
+        raise MalformedPayloadError(f"{field} is {shown(value)}, outside 1970-2200")
+    return at
+
+
+def provider_time(value: object, field: str) -> datetime:
+    """An RFC 3339 time from a provider (``to_utc``) within the provider time range."""
+    return check_provider_time(to_utc(value, field), field, value)
 
 
 def from_epoch(value: object, field: str, *, unit: str = "s") -> datetime:
@@ -118,10 +185,8 @@ def from_epoch(value: object, field: str, *, unit: str = "s") -> datetime:
     try:
         parsed = datetime.fromtimestamp(float(seconds), UTC)
     except (OverflowError, OSError, ValueError):
-        raise MalformedPayloadError(f"{field} is {value!r}, not a Unix time") from None
-    if not _EARLIEST <= parsed < _LATEST:
-        raise MalformedPayloadError(f"{field} is {value!r}, outside 1970-2200")
-    return parsed
+        raise MalformedPayloadError(f"{field} is {shown(value)}, not a Unix time") from None
+    return check_provider_time(parsed, field, value)
 
 
 def require(record: object, *fields: str) -> dict[str, Any]:
@@ -206,7 +271,12 @@ def make_bar(
     volume: Decimal,
 ) -> BarClosed:
     """A closed bar; ``ts_close`` defaults to ``ts_open`` plus the timeframe."""
-    closes = ts_close if ts_close is not None else ts_open + DURATIONS[timeframe]
+    try:
+        closes = ts_close if ts_close is not None else ts_open + DURATIONS[timeframe]
+    except OverflowError:  # opens in the last minutes of year 9999
+        raise MalformedPayloadError(
+            f"bar opening {ts_open.isoformat()} would close after year 9999"
+        ) from None
     try:
         return BarClosed(
             symbol=check_symbol(symbol),

@@ -101,6 +101,10 @@ def bar_from_row(
         )
     except MalformedPayloadError as exc:
         raise MalformedPayloadError(f"{row.where}: {exc}") from None
+    except OverflowError:  # e.g. a bar opening at 9999-12-31T23:59 closes after year 9999
+        raise MalformedPayloadError(
+            f"{row.where}: ts_open {row.ts_open!r} or its close is outside the years 1-9999"
+        ) from None
 
 
 def check_series(bars: Sequence[BarClosed], where: str) -> None:
