@@ -54,7 +54,7 @@ def estimate_tokens(value: Any) -> int:
 
 @dataclass
 class Scripted:
-    """One scripted answer. ``kind``: message | error | batch_errored | batch_expired."""
+    """One scripted answer. ``kind``: message | error | raw | batch_errored | batch_expired."""
 
     kind: str
     status: int = 200
@@ -88,6 +88,12 @@ def tool_use(
         }
     )
     return Scripted("message", content=content, stop_reason=stop_reason, model=model)
+
+
+def raw_body(body: bytes, *, status: int = 200) -> Scripted:
+    """Answer ``body`` as it is (``application/json``, whatever it holds): a message the fake
+    would not write, a body that is not JSON at all."""
+    return Scripted("raw", status=status, message=body.decode("latin-1"))
 
 
 def text_only(text: str, *, stop_reason: str = "end_turn") -> Scripted:
@@ -345,8 +351,20 @@ class FakeAnthropicAPI:
             return self._error(
                 scripted.status, scripted.error_type, scripted.message, scripted.headers
             )
-        return JSONResponse(
-            self._message(body, scripted), headers={"request-id": f"req_{uuid.uuid4().hex[:24]}"}
+        headers = {"request-id": f"req_{uuid.uuid4().hex[:24]}"}
+        if scripted.kind == "raw":
+            return Response(
+                scripted.message.encode("latin-1"),
+                scripted.status,
+                headers=headers,
+                media_type="application/json",
+            )
+        # written as Python's json writes it (ASCII, NaN as a bare word), so a scripted answer
+        # may hold any value the SDK's JSON reader then reads back: NaN, lone surrogates...
+        return Response(
+            json.dumps(self._message(body, scripted)).encode(),
+            headers=headers,
+            media_type="application/json",
         )
 
     def _batch_json(self, batch: FakeBatch) -> dict[str, Any]:

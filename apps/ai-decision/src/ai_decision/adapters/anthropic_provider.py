@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..domain.audit import short_text
 from ..domain.decision import DECISION_TOOL_SCHEMA, TOOL_DESCRIPTION, TOOL_NAME
 from ..domain.pricing import TokenUsage
 from ..service.ports import (
@@ -203,6 +204,11 @@ class ClaudeProvider:
                 retries += 1
             except anthropic.AnthropicError as exc:
                 raise ProviderError(f"{what}: {type(exc).__name__}: {exc}") from exc
+            except (ValueError, RecursionError) as exc:  # the SDK could not read a 2xx body
+                detail = short_text(str(exc), 200)
+                raise ProviderError(
+                    f"{what}: malformed response: {type(exc).__name__}: {detail}", kind="malformed"
+                ) from exc
 
     async def decide(self, call: ProviderCall) -> ProviderReply:
         params = self.request_params(call)
@@ -215,39 +221,75 @@ class ClaudeProvider:
         return reply_from_message(message, latency_ms=latency, retries=retries)
 
 
+#: More tokens than any one call can use: a count above it is not a count.
+MAX_TOKENS_PER_CALL = 10**9
+MAX_TEXT_CHARS = 100_000
+
+
+def _token_count(usage: Any, field: str) -> int:
+    """A usage field as the non-negative token count it must be (absent: 0)."""
+    value = getattr(usage, field, None)
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS_PER_CALL:
+        return value
+    raise ProviderError(
+        f"malformed Messages API response: usage.{field} is "
+        f"{short_text(repr(value) if isinstance(value, str) else value, 40)}, not a token "
+        f"count (0 to {MAX_TOKENS_PER_CALL})",
+        kind="malformed",
+    )
+
+
+def _label(value: Any, limit: int) -> str | None:
+    """A short text field of the response (stop reason, model, id) as text that can be stored:
+    ``None`` stays ``None``; anything else that is not text is shown as its ``repr``."""
+    return None if value is None else short_text(value, limit)
+
+
 def reply_from_message(message: Any, *, latency_ms: float = 0.0, retries: int = 0) -> ProviderReply:
-    """The decision tool's input, the text, stop reason and usage of a Messages API response."""
+    """The decision tool's input, the text, stop reason and usage of a Messages API response.
+    Whatever in it is not as documented raises :class:`ProviderError` (kind ``malformed``)."""
     try:
-        content = list(message.content or [])
-        usage = message.usage
+        raw_content = getattr(message, "content", None)
+        if raw_content is not None and not isinstance(raw_content, list):
+            raise ProviderError(
+                "malformed Messages API response: content is a "
+                f"{type(raw_content).__name__}, not a list of blocks",
+                kind="malformed",
+            )
+        usage = getattr(message, "usage", None)
+        if usage is None:
+            raise ProviderError("malformed Messages API response: no usage", kind="malformed")
         token_usage = TokenUsage(
-            input_tokens=int(usage.input_tokens or 0),
-            output_tokens=int(usage.output_tokens or 0),
-            cache_creation_input_tokens=int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
-            cache_read_input_tokens=int(getattr(usage, "cache_read_input_tokens", 0) or 0),
+            input_tokens=_token_count(usage, "input_tokens"),
+            output_tokens=_token_count(usage, "output_tokens"),
+            cache_creation_input_tokens=_token_count(usage, "cache_creation_input_tokens"),
+            cache_read_input_tokens=_token_count(usage, "cache_read_input_tokens"),
         )
         tool_input: object | None = None
         texts: list[str] = []
-        for block in content:
+        for block in raw_content or []:
             kind = getattr(block, "type", None)
             if kind == "tool_use" and tool_input is None:
-                if getattr(block, "name", None) == TOOL_NAME:
-                    tool_input = block.input
+                name = getattr(block, "name", None)
+                if name == TOOL_NAME:
+                    tool_input = getattr(block, "input", None)
                 else:
-                    texts.append(f"[called unknown tool {getattr(block, 'name', None)!r}]")
+                    texts.append(f"[called unknown tool {_label(name, 64)!r}]")
             elif kind == "text":
-                texts.append(str(getattr(block, "text", "")))
+                texts.append(short_text(getattr(block, "text", ""), MAX_TEXT_CHARS))
         return ProviderReply(
             tool_input=tool_input,
-            stop_reason=getattr(message, "stop_reason", None),
+            stop_reason=_label(getattr(message, "stop_reason", None), 64),
             usage=token_usage,
-            model=str(getattr(message, "model", "") or ""),
+            model=_label(getattr(message, "model", None), 128) or "",
             text="\n".join(texts),
-            response_id=getattr(message, "id", None),
+            response_id=_label(getattr(message, "id", None), 128),
             latency_ms=latency_ms,
             retries=retries,
         )
-    except (AttributeError, TypeError, ValueError) as exc:
+    except (AttributeError, TypeError, ValueError, ArithmeticError) as exc:
         raise ProviderError(f"malformed Messages API response: {exc}", kind="malformed") from exc
 
 

@@ -4,15 +4,71 @@ what it cost and took, and why it was accepted or rejected."""
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from .commands import Task
+
+#: How deep a model's raw answer is kept as JSON data; deeper parts are kept as JSON text (the
+#: state store's serializer refuses data nested much deeper).
+MAX_RAW_DEPTH = 32
+
+
+def safe_text(text: str) -> str:
+    """``text`` as UTF-8 can carry it: a lone surrogate (valid in a JSON string escape, not in
+    UTF-8) is written as its escape, ``\\ud800``; any other text is returned unchanged."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def short_text(value: Any, limit: int) -> str:
+    """``value`` as text for a reason or the audit trail (its ``repr`` unless it is text), cut
+    to ``limit`` characters, lone surrogates escaped."""
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except ValueError:  # an int too long to print
+        text = f"<{type(value).__name__} too large to show>"
+    return safe_text(text if len(text) <= limit else text[:limit] + "…")
+
+
+def storable(value: Any, depth: int = 0) -> Any:
+    """``value`` — what a model answered, as given — as JSON data the state store takes, losing
+    nothing readable: text with lone surrogates escaped (:func:`safe_text`), numbers that are
+    not finite as text (``"NaN"``, ``"Infinity"``), anything that is not JSON as its ``repr``,
+    and what is nested deeper than :data:`MAX_RAW_DEPTH` as its JSON text."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else json.dumps(value)
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, dict | list | tuple) and depth >= MAX_RAW_DEPTH:
+        try:
+            return json.dumps(value, ensure_ascii=True, allow_nan=True, default=repr)
+        except (RecursionError, TypeError, ValueError):
+            return f"<{type(value).__name__} nested deeper than the JSON encoder goes>"
+    if isinstance(value, dict):
+        return {safe_text(str(k)): storable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v, depth + 1) for v in value]
+    try:  # Decimal, datetime, UUID...: as pydantic writes them in JSON
+        jsonable = to_jsonable_python(value)
+    except (PydanticSerializationError, TypeError, ValueError):
+        jsonable = None
+    if isinstance(jsonable, str | int | float):
+        return storable(jsonable, depth)
+    return short_text(value, 10_000)
 
 
 class DecisionStatus(StrEnum):
@@ -30,6 +86,11 @@ class Attempt(BaseModel):
     target: str
     error: str
     latency_ms: float = 0.0
+
+    @field_validator("error")
+    @classmethod
+    def _safe_error(cls, value: str) -> str:
+        return safe_text(value)
 
 
 class AuditRecord(BaseModel):
@@ -63,6 +124,21 @@ class AuditRecord(BaseModel):
     batch_id: str | None = None
     published: bool = False
     recorded_at: datetime
+
+    @field_validator("raw_output", mode="before")
+    @classmethod
+    def _storable_output(cls, value: Any) -> Any:
+        return storable(value)
+
+    @field_validator("reasons")
+    @classmethod
+    def _safe_reasons(cls, value: list[str]) -> list[str]:
+        return [safe_text(reason) for reason in value]
+
+    @field_validator("stop_reason", "provider", "model", mode="before")
+    @classmethod
+    def _safe_label(cls, value: Any) -> Any:
+        return None if value is None else short_text(value, 200)
 
     def summary(self) -> dict[str, Any]:
         """The short form listed by GET /decisions."""

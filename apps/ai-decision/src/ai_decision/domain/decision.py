@@ -4,11 +4,12 @@ only what passes may reach the trading engine."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from trader_common.contracts import DecisionAction, OrderType
 
@@ -55,6 +56,28 @@ DECISION_TOOL_SCHEMA: dict[str, Any] = {
 }
 
 
+#: Sanity bounds of a number a model answers (beyond any risk limit): no order is for more than
+#: this many shares or at a price above it, none is finer than ``MAX_DECIMAL_PLACES`` decimal
+#: places, and none is written with more than ``MAX_DIGITS`` digits. Without them a finite but
+#: absurd number ("1e999999") overflows the risk arithmetic, and a long one floods the reasons.
+MAX_MODEL_NUMBER = 10**15
+MAX_DECIMAL_PLACES = 18
+MAX_DIGITS = 32
+
+
+def _few_digits(value: Decimal) -> Decimal:
+    if len(value.as_tuple().digits) > MAX_DIGITS:
+        raise ValueError(f"a number written with more than {MAX_DIGITS} digits is not plausible")
+    return value
+
+
+ModelNumber = Annotated[
+    Decimal,
+    Field(allow_inf_nan=False, decimal_places=MAX_DECIMAL_PLACES),
+    AfterValidator(_few_digits),
+]
+
+
 class DecisionProposal(BaseModel):
     """A model's decision as it came out of the tool call (the schema above, as a model)."""
 
@@ -62,11 +85,11 @@ class DecisionProposal(BaseModel):
 
     symbol: str = Field(min_length=1, max_length=32)
     action: DecisionAction
-    quantity: Decimal | None = Field(default=None, gt=0, allow_inf_nan=False)
-    target_weight: Decimal | None = Field(default=None, ge=-1, le=1, allow_inf_nan=False)
+    quantity: ModelNumber | None = Field(default=None, gt=0, le=MAX_MODEL_NUMBER)
+    target_weight: ModelNumber | None = Field(default=None, ge=-1, le=1)
     order_type: Literal["market", "limit"]
-    limit_price: Decimal | None = Field(default=None, gt=0, allow_inf_nan=False)
-    confidence: Decimal = Field(ge=0, le=1, allow_inf_nan=False)
+    limit_price: ModelNumber | None = Field(default=None, gt=0, le=MAX_MODEL_NUMBER)
+    confidence: ModelNumber = Field(ge=0, le=1)
     horizon: str = Field(min_length=1, max_length=32)
     rationale: str = Field(min_length=1, max_length=2000)
 
@@ -85,11 +108,29 @@ class Verdict:
         return self.proposal is not None and not self.reasons
 
 
+MAX_SCHEMA_PROBLEMS = 20
+_MAX_KEY_CHARS = 40
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-]{1,40}")
+
+
+def _location_part(part: str | int) -> str:
+    """A field name as a reason shows it: a key the model made up is quoted (escaped: no lone
+    surrogate or control character reaches the audit trail) and shortened."""
+    if isinstance(part, int) or _PLAIN_KEY.fullmatch(part):
+        return str(part)
+    shown = part if len(part) <= _MAX_KEY_CHARS else part[:_MAX_KEY_CHARS] + "…"
+    return ascii(shown)
+
+
 def _schema_problems(exc: ValidationError) -> list[str]:
-    return [
-        f"schema: {'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-        for err in exc.errors()
+    problems = [
+        f"schema: {'.'.join(_location_part(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        for err in exc.errors(include_url=False, include_input=False)
     ]
+    if len(problems) > MAX_SCHEMA_PROBLEMS:
+        more = len(problems) - MAX_SCHEMA_PROBLEMS
+        problems = [*problems[:MAX_SCHEMA_PROBLEMS], f"schema: … and {more} more problems"]
+    return problems
 
 
 def parse_proposal(raw: object) -> tuple[DecisionProposal | None, list[str]]:
@@ -215,5 +256,15 @@ def validate_decision(raw: object, ctx: DecisionContext) -> Verdict:
         problems.append(f"symbol {proposal.symbol!r} was not asked about (asked: {ctx.symbol})")
     if problems:  # a malformed decision is not worth a risk check
         return Verdict(proposal, tuple(problems))
-    risk, delta, resulting = risk_problems(proposal, ctx)
+    try:
+        risk, delta, resulting = risk_problems(proposal, ctx)
+    except ArithmeticError as exc:  # numbers of the request beyond Decimal's range
+        return Verdict(
+            proposal,
+            (
+                f"risk unverifiable: the risk arithmetic failed ({type(exc).__name__}) for the "
+                f"price {ctx.reference_price}, equity {ctx.account.equity} and position "
+                f"{ctx.position.qty}",
+            ),
+        )
     return Verdict(proposal, tuple(risk), delta, resulting)

@@ -18,12 +18,12 @@ from uuid import UUID
 
 from trader_common.ports import StateStore
 
-from ..domain.audit import AuditRecord, DecisionStatus
+from ..domain.audit import AuditRecord, DecisionStatus, short_text
 from ..domain.commands import RequestDecision
 from ..domain.context import context_from_json
 from ..domain.prompt import RenderedPrompt, TemplateRef
 from ..domain.routing import RoutePlan, Target
-from .decisions import DecisionOutcome, DecisionService, Prepared
+from .decisions import MAX_ERROR_CHARS, DecisionOutcome, DecisionService, Prepared
 from .ports import BatchProvider, ProviderCall, ProviderError
 from .state import update
 
@@ -190,10 +190,10 @@ class OvernightBatches:
         )
         if result is None or result.reply is None:
             reason = "no result in the batch" if result is None else str(result.error)
-            failed = record.model_copy(
+            failed = record.model_copy(  # no validation here: the reason must be storable as is
                 update={
                     "status": DecisionStatus.FAILED,
-                    "reasons": [f"batch item failed: {reason}"],
+                    "reasons": [short_text(f"batch item failed: {reason}", MAX_ERROR_CHARS)],
                     "recorded_at": self._clock(),
                 }
             )

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from trader_common.contracts import DecisionAction, DecisionMade, OrderType
 from trader_common.ports import EventPublisher
 
-from ..domain.audit import Attempt, AuditRecord, DecisionStatus
+from ..domain.audit import Attempt, AuditRecord, DecisionStatus, short_text
 from ..domain.commands import RequestDecision, Task
 from ..domain.context import DecisionContext, fuse
 from ..domain.decision import Verdict, validate_decision
@@ -44,6 +44,10 @@ from .ports import (
 from .routing import Router
 
 log = logging.getLogger(__name__)
+
+#: A provider's error as the audit trail and the circuit keep it: at most this long, and text
+#: UTF-8 can carry (an error may quote what the API answered).
+MAX_ERROR_CHARS = 1000
 
 DECISION_NAMESPACE = UUID("6f1c7a52-3d4e-4b8a-9c0d-2a5b7e9f1c3d")
 
@@ -192,10 +196,10 @@ class DecisionService:
                     )
                 )
             except ProviderError as exc:
-                error = f"{exc.kind}: {exc}"
+                error = short_text(f"{exc.kind}: {exc}", MAX_ERROR_CHARS)
             except Exception as exc:  # a provider bug must not lose the decision
                 log.exception("provider raised", extra={"target": str(target)})
-                error = f"unexpected {type(exc).__name__}: {exc}"
+                error = short_text(f"unexpected {type(exc).__name__}: {exc}", MAX_ERROR_CHARS)
             else:
                 cost = self.prices.cost(target.provider, target.model, reply.usage)
                 await self.router.record_success(target, cost, reply.usage)
