@@ -422,6 +422,25 @@ def assert_clear_reasons(reasons: Sequence[str]) -> None:
         assert len(reason) <= MAX_REASON_CHARS, reason[:300]
 
 
+def assert_verdict_sound(verdict: Any, ctx: DecisionContext) -> None:
+    """A rejection says why; an acceptance is within every limit."""
+    if not verdict.accepted:
+        assert_clear_reasons(verdict.reasons)
+        return
+    p = verdict.proposal
+    assert p is not None
+    assert_within_limits(
+        ctx,
+        symbol=p.symbol,
+        action=str(p.action),
+        qty=p.quantity,
+        target_weight=p.target_weight,
+        order_type=p.order_type,
+        limit_price=p.limit_price,
+        confidence=p.confidence,
+    )
+
+
 def assert_event_within_limits(event: DecisionMade, ctx: DecisionContext) -> None:
     assert_within_limits(
         ctx,
@@ -449,21 +468,7 @@ def test_validate_decision_any_answer_is_within_limits_or_rejected_with_reasons(
     raw: Any, ctx: DecisionContext
 ) -> None:
     verdict = validate_decision(raw, ctx)
-    if not verdict.accepted:
-        assert_clear_reasons(verdict.reasons)
-        return
-    p = verdict.proposal
-    assert p is not None
-    assert_within_limits(
-        ctx,
-        symbol=p.symbol,
-        action=str(p.action),
-        qty=p.quantity,
-        target_weight=p.target_weight,
-        order_type=p.order_type,
-        limit_price=p.limit_price,
-        confidence=p.confidence,
-    )
+    assert_verdict_sound(verdict, ctx)
 
 
 @PURE
@@ -472,21 +477,7 @@ def test_validate_decision_answers_at_the_limits_are_accepted_only_within_them(
     ctx: DecisionContext, data: st.DataObject
 ) -> None:
     verdict = validate_decision(data.draw(answers_at_the_limits(ctx)), ctx)
-    if not verdict.accepted:
-        assert_clear_reasons(verdict.reasons)
-        return
-    p = verdict.proposal
-    assert p is not None
-    assert_within_limits(
-        ctx,
-        symbol=p.symbol,
-        action=str(p.action),
-        qty=p.quantity,
-        target_weight=p.target_weight,
-        order_type=p.order_type,
-        limit_price=p.limit_price,
-        confidence=p.confidence,
-    )
+    assert_verdict_sound(verdict, ctx)
 
 
 def as_sdk_object(value: Any) -> Any:

@@ -22,7 +22,11 @@ def utf8_safe(text: str) -> str:
     """``text`` with what UTF-8 cannot hold (a lone surrogate, which JSON's ``\\ud800`` escape
     can produce) written as a backslash escape, so a message that quotes untrusted input can
     still be sent back as JSON or logged."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    try:
+        text.encode("utf-8")  # the usual case: nothing to escape, no copy
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def loads_json(raw: str | bytes) -> Any:

@@ -15,21 +15,13 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
+from trader_common.cloudevents import utf8_safe
+
 from .commands import Task
 
 #: How deep a model's raw answer is kept as JSON data; deeper parts are kept as JSON text (the
 #: state store's serializer refuses data nested much deeper).
 MAX_RAW_DEPTH = 32
-
-
-def safe_text(text: str) -> str:
-    """``text`` as UTF-8 can carry it: a lone surrogate (valid in a JSON string escape, not in
-    UTF-8) is written as its escape, ``\\ud800``; any other text is returned unchanged."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
 
 
 def short_text(value: Any, limit: int) -> str:
@@ -39,12 +31,12 @@ def short_text(value: Any, limit: int) -> str:
         text = value if isinstance(value, str) else repr(value)
     except ValueError:  # an int too long to print
         text = f"<{type(value).__name__} too large to show>"
-    return safe_text(text if len(text) <= limit else text[:limit] + "…")
+    return utf8_safe(text if len(text) <= limit else text[:limit] + "…")
 
 
 def storable(value: Any, depth: int = 0) -> Any:
     """``value`` — what a model answered, as given — as JSON data the state store takes, losing
-    nothing readable: text with lone surrogates escaped (:func:`safe_text`), numbers that are
+    nothing readable: text with lone surrogates escaped (:func:`utf8_safe`), numbers that are
     not finite as text (``"NaN"``, ``"Infinity"``), anything that is not JSON as its ``repr``,
     and what is nested deeper than :data:`MAX_RAW_DEPTH` as its JSON text."""
     if value is None or isinstance(value, bool | int):
@@ -52,14 +44,14 @@ def storable(value: Any, depth: int = 0) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else json.dumps(value)
     if isinstance(value, str):
-        return safe_text(value)
+        return utf8_safe(value)
     if isinstance(value, dict | list | tuple) and depth >= MAX_RAW_DEPTH:
         try:
             return json.dumps(value, ensure_ascii=True, allow_nan=True, default=repr)
         except (RecursionError, TypeError, ValueError):
             return f"<{type(value).__name__} nested deeper than the JSON encoder goes>"
     if isinstance(value, dict):
-        return {safe_text(str(k)): storable(v, depth + 1) for k, v in value.items()}
+        return {utf8_safe(str(k)): storable(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [storable(v, depth + 1) for v in value]
     try:  # Decimal, datetime, UUID...: as pydantic writes them in JSON
@@ -90,7 +82,7 @@ class Attempt(BaseModel):
     @field_validator("error")
     @classmethod
     def _safe_error(cls, value: str) -> str:
-        return safe_text(value)
+        return utf8_safe(value)
 
 
 class AuditRecord(BaseModel):
@@ -133,7 +125,7 @@ class AuditRecord(BaseModel):
     @field_validator("reasons")
     @classmethod
     def _safe_reasons(cls, value: list[str]) -> list[str]:
-        return [safe_text(reason) for reason in value]
+        return [utf8_safe(reason) for reason in value]
 
     @field_validator("stop_reason", "provider", "model", mode="before")
     @classmethod

@@ -24,11 +24,11 @@ class PositionDifferenceOut(BaseModel):
 
 class BrokerPositionsOut(BaseModel):
     broker: str
-    checked_at: datetime | None
-    in_line: bool | None  # None until the first check
-    differences: list[PositionDifferenceOut]
-    unconfirmed: list[PositionDifferenceOut]
-    error: str | None
+    checked_at: datetime | None = None
+    in_line: bool | None = None  # None until the first check
+    differences: list[PositionDifferenceOut] = []
+    unconfirmed: list[PositionDifferenceOut] = []
+    error: str | None = None
 
 
 @router.get(
@@ -46,15 +46,8 @@ async def broker_positions(request: Request, service: ServiceDep) -> BrokerPosit
         )
     watch = routing.positions
     check = watch.last
-    if check is None:
-        return BrokerPositionsOut(
-            broker=watch.broker_name,
-            checked_at=None,
-            in_line=None,
-            differences=[],
-            unconfirmed=[],
-            error=None,
-        )
+    if check is None:  # no reconciliation has run yet
+        return BrokerPositionsOut(broker=watch.broker_name)
     return BrokerPositionsOut(
         broker=watch.broker_name,
         checked_at=check.checked_at,
